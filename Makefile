@@ -1,0 +1,75 @@
+# driftgate: build, test, lint, demo and the two-cluster test bed.
+# `make test` is the one command CI runs (.ci/run).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+BIN := bin/driftgate
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X github.com/driftgate/driftgate/internal/version.Version=$(VERSION)
+
+# The test bed: kube-apiserver, etcd and kubectl built from source once per
+# machine, kept in a per-user cache that every clone shares.
+K8S_VERSION := v1.36.3
+ETCD_VERSION := v3.6.8
+TESTBED_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/driftgate/testbed/$(K8S_VERSION)-etcd-$(ETCD_VERSION)
+TESTBED_STAMP := $(K8S_VERSION) $(ETCD_VERSION) pdeathsig-1
+K8S_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+	-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=36 -X $(p).gitTreeState=clean)
+export DRIFTGATE_TESTBED_BIN := $(TESTBED_BIN)
+
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck-$(STATICCHECK_VERSION)
+
+.PHONY: all build test test-short lint demo testbed bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/driftgate
+
+## testbed: build kube-apiserver, etcd and kubectl (about 5 minutes the first time; skipped when present)
+testbed:
+	@if [ "$$(cat '$(TESTBED_BIN)/.stamp' 2>/dev/null)" = "$(TESTBED_STAMP)" ]; then \
+		echo "test bed: $(TESTBED_BIN) has kube-apiserver $(K8S_VERSION), etcd $(ETCD_VERSION)"; \
+	else \
+		echo "test bed: building kube-apiserver $(K8S_VERSION), etcd $(ETCD_VERSION) and kubectl into $(TESTBED_BIN) (about 5 minutes on 2 cores)"; \
+		tmp=$$(mktemp -d "$(dir $(TESTBED_BIN)).build-XXXXXX" 2>/dev/null || { mkdir -p "$(dir $(TESTBED_BIN))"; mktemp -d "$(dir $(TESTBED_BIN)).build-XXXXXX"; }); \
+		trap 'rm -rf "$$tmp"' EXIT; \
+		mkdir -p "$$tmp/real"; \
+		(cd fixtures/testbed/tools && \
+			$(GO) build -trimpath -ldflags '$(K8S_LDFLAGS)' -o "$$tmp/real/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver && \
+			$(GO) build -trimpath -ldflags '$(K8S_LDFLAGS)' -o "$$tmp/real/kubectl" k8s.io/kubernetes/cmd/kubectl && \
+			$(GO) build -trimpath -o "$$tmp/real/etcd" go.etcd.io/etcd/server/v3); \
+		$(GO) build -trimpath -o "$$tmp/pdeathsig" ./fixtures/testbed/pdeathsig; \
+		for b in kube-apiserver etcd kubectl; do cp "$$tmp/pdeathsig" "$$tmp/$$b"; done; \
+		rm "$$tmp/pdeathsig"; \
+		echo "$(TESTBED_STAMP)" > "$$tmp/.stamp"; \
+		rm -rf "$(TESTBED_BIN)"; mv "$$tmp" "$(TESTBED_BIN)"; trap - EXIT; \
+		echo "test bed: ready in $(TESTBED_BIN)"; \
+	fi
+
+## test: unit and e2e tests against the real test bed (never -short)
+test: testbed
+	$(GO) test -count=1 -timeout 40m ./...
+	@! pgrep -f "$(TESTBED_BIN)/real/" >/dev/null || { echo "test bed processes left running:"; pgrep -af "$(TESTBED_BIN)/real/"; exit 1; }
+
+## test-short: unit tests only, for quick local runs
+test-short:
+	$(GO) test -short ./...
+
+$(STATICCHECK):
+	GOBIN=$$(mktemp -d) && $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $$GOBIN/staticcheck $(STATICCHECK)
+
+## lint: gofmt, go vet and staticcheck (pinned)
+lint: $(STATICCHECK)
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^fixtures/testbed/tools/')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## demo: the gate on the local dev/prod test bed
+demo: build testbed
+	$(GO) run ./fixtures/demo
+
+clean:
+	rm -rf bin

@@ -1,0 +1,20 @@
+// Command driftgate blocks a deploy when a dev cluster does not faithfully
+// reproduce prod. See README.md and the SPEC for the contract.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	code := run(ctx, streams, os.Args[1:])
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/driftgate/driftgate/drift"
+)
+
+// snapshotOptions are the flags of `driftgate snapshot`.
+type snapshotOptions struct {
+	streams genericiooptions.IOStreams
+	global  *globalOptions
+	kube    *kubeOptions
+
+	output            string
+	namespaces        []string
+	exclude           []string
+	noDefaultExcludes bool
+	chunkSize         int64
+	concurrency       int
+	fromManifests     []string
+
+	// Set by Complete.
+	scope drift.Scope
+}
+
+func newSnapshotCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
+	o := &snapshotOptions{streams: streams, global: g, kube: newKubeOptions(), chunkSize: 500, concurrency: 8}
+	cmd := &cobra.Command{
+		Use:   "snapshot -o FILE",
+		Short: "Capture a cluster, or a folder of manifests, into a snapshot file",
+		Long: `Capture every listable resource of a cluster (built-in and custom) into a
+normalized snapshot file: volatile fields removed, provenance kept, Secret
+values reduced to key names (and keyed digests when DRIFTGATE_DIGEST_KEY is set).
+
+Types that cannot be listed (RBAC, an API that is down, a timeout) are recorded
+as unobserved; the file is still written and the command exits 2.`,
+		Example: `  driftgate snapshot --context prod -o prod.json.gz
+  driftgate snapshot --context dev -n payments -n kube-system -o dev.json
+  driftgate snapshot --from-manifests ./rendered/ -o desired.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return usageError(cmd, err)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func (o *snapshotOptions) AddFlags(fs *pflag.FlagSet) {
+	o.kube.AddFlags(fs)
+	fs.StringVarP(&o.output, "output", "o", "", "snapshot file to write (.json, or .json.gz for gzip); - for stdout")
+	fs.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "namespace to capture (repeatable; default all); cluster-scoped types are always captured")
+	fs.StringSliceVar(&o.exclude, "exclude", nil, "kind to leave out, as Kind or Kind.group (repeatable)")
+	fs.BoolVar(&o.noDefaultExcludes, "no-default-excludes", false, "also capture Events, Leases, Endpoints, EndpointSlices and ComponentStatuses")
+	fs.Int64Var(&o.chunkSize, "chunk-size", o.chunkSize, "objects per LIST page")
+	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "LIST requests in flight at once")
+	fs.StringSliceVar(&o.fromManifests, "from-manifests", nil, "build the snapshot from manifest files or folders instead of a cluster (repeatable)")
+}
+
+// Complete turns the flags into a scope.
+func (o *snapshotOptions) Complete() error {
+	o.scope = scopeFromFlags(o.namespaces, o.exclude, o.noDefaultExcludes)
+	return nil
+}
+
+// Validate checks flag combinations.
+func (o *snapshotOptions) Validate() error {
+	if o.output == "" {
+		return fmt.Errorf("-o FILE is required")
+	}
+	if o.chunkSize <= 0 || o.concurrency <= 0 {
+		return fmt.Errorf("--chunk-size and --concurrency must be positive")
+	}
+	return nil
+}
+
+// Run takes the snapshot and writes it.
+func (o *snapshotOptions) Run(ctx context.Context) error {
+	norm := drift.NewNormalizer([]byte(os.Getenv("DRIFTGATE_DIGEST_KEY")))
+	var snap *drift.Snapshot
+	var err error
+	if len(o.fromManifests) > 0 {
+		snap, err = drift.SnapshotFromManifests(o.fromManifests, drift.ManifestOptions{Scope: o.scope, Normalizer: norm})
+	} else {
+		cfg, contextName, cerr := o.kube.restConfig("")
+		if cerr != nil {
+			return cerr
+		}
+		progress := newProgress(o.streams.ErrOut, isTerminal(o.streams.ErrOut))
+		snap, err = drift.Collect(ctx, cfg, drift.CollectOptions{
+			Context: contextName, Scope: o.scope, ChunkSize: o.chunkSize, Concurrency: o.concurrency,
+			RequestTimeout: requestTimeout(o.kube), Normalizer: norm, Progress: progress.update, Log: o.global.log,
+		})
+		progress.done()
+	}
+	if err != nil {
+		return err
+	}
+	if o.output == "-" {
+		if err := snap.Encode(o.streams.Out); err != nil {
+			return err
+		}
+	} else if err := snap.Save(o.output); err != nil {
+		return err
+	}
+	o.global.log.Info("snapshot written", "file", o.output, "objects", len(snap.Objects), "digest", snap.Digest)
+	if len(snap.Unobserved) > 0 {
+		fmt.Fprintf(o.streams.ErrOut, "driftgate: %d resource type(s) could not be observed; the snapshot records them and diff/gate will refuse to pass:\n", len(snap.Unobserved))
+		for _, u := range snap.Unobserved {
+			where := ""
+			if u.Namespace != "" {
+				where = " in namespace " + u.Namespace
+			}
+			fmt.Fprintf(o.streams.ErrOut, "  %s%s: %s\n", u.GroupKind(), where, u.Reason)
+		}
+		return silentExit(exitCouldNoCheck, fmt.Errorf("unobserved resource types"))
+	}
+	return nil
+}
+
+// scopeFromFlags builds a scope from -n and --exclude, adding the default excludes.
+func scopeFromFlags(namespaces, exclude []string, noDefaults bool) drift.Scope {
+	sc := drift.Scope{Namespaces: sortedStrings(namespaces)}
+	if !noDefaults {
+		sc.Exclude = append(sc.Exclude, drift.DefaultExcludes...)
+	}
+	for _, e := range exclude {
+		kind, group, _ := strings.Cut(e, ".")
+		sc.Exclude = append(sc.Exclude, drift.KindRef{Group: group, Kind: kind})
+	}
+	return sc
+}
+
+// requestTimeout is kubectl's --request-timeout, or 0 for the default.
+func requestTimeout(k *kubeOptions) time.Duration {
+	if k.flags.Timeout == nil || *k.flags.Timeout == "" || *k.flags.Timeout == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(*k.flags.Timeout)
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+func sortedStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,218 @@
+package drift
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Manifest is one object read from a file, with where it was found.
+type Manifest struct {
+	File   string
+	Line   int
+	Object map[string]any
+}
+
+// ManifestExtensions are the file endings read when walking a directory.
+var ManifestExtensions = []string{".yaml", ".yml", ".json"}
+
+// ReadManifests reads every object in path: a file, or a directory walked
+// recursively for ManifestExtensions files in lexical order. Multi-document
+// YAML and List kinds (the output of `kubectl get -o yaml`) are expanded.
+func ReadManifests(path string) ([]Manifest, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	if !info.IsDir() {
+		return readManifestFile(path)
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != path && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && slices.Contains(ManifestExtensions, strings.ToLower(filepath.Ext(p))) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	var out []Manifest
+	for _, f := range files {
+		ms, err := readManifestFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+func readManifestFile(path string) ([]Manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	var out []Manifest
+	for _, doc := range splitYAMLDocuments(data) {
+		obj, err := decodeDocument(doc.body)
+		if err != nil {
+			var ie *InputError
+			if errors.As(err, &ie) {
+				ie.File = path
+				ie.Line += doc.line - 1
+				if ie.Line < doc.line {
+					ie.Line = doc.line
+				}
+				return nil, ie
+			}
+			return nil, &InputError{File: path, Line: doc.line, Msg: err.Error()}
+		}
+		if obj == nil {
+			continue
+		}
+		items, err := expandList(obj)
+		if err != nil {
+			return nil, &InputError{File: path, Line: doc.line, Msg: err.Error()}
+		}
+		for _, it := range items {
+			out = append(out, Manifest{File: path, Line: doc.line, Object: it})
+		}
+	}
+	return out, nil
+}
+
+type yamlDocument struct {
+	line int // 1-based line where the document's body starts
+	body []byte
+}
+
+// splitYAMLDocuments splits a YAML stream at "---" lines, remembering where
+// each document starts so errors point at the right line of the file.
+func splitYAMLDocuments(data []byte) []yamlDocument {
+	var docs []yamlDocument
+	start, startLine, line := 0, 1, 0
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
+	offset := 0
+	for sc.Scan() {
+		line++
+		l := sc.Bytes()
+		next := offset + len(l) + 1
+		if isDocumentSeparator(l) {
+			docs = append(docs, yamlDocument{line: startLine, body: data[start:offset]})
+			start, startLine = min(next, len(data)), line+1
+		}
+		offset = next
+	}
+	docs = append(docs, yamlDocument{line: startLine, body: data[start:]})
+	return docs
+}
+
+func isDocumentSeparator(l []byte) bool {
+	if !bytes.HasPrefix(l, []byte("---")) {
+		return false
+	}
+	rest := bytes.TrimRight(l[3:], " \t\r")
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '#'
+}
+
+var yamlLineRe = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
+
+// decodeDocument decodes one YAML or JSON document the way Kubernetes does
+// (YAML to JSON, then JSON). It returns nil for an empty document.
+func decodeDocument(body []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(stripYAMLComments(body))) == 0 {
+		return nil, nil
+	}
+	js, err := yaml.YAMLToJSON(body)
+	if err != nil {
+		ie := &InputError{Msg: strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "),
+			Hint: "fix the YAML; templated files must be rendered first"}
+		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+			ie.Line, _ = strconv.Atoi(m[1])
+			ie.Column, _ = strconv.Atoi(m[2])
+		}
+		return nil, ie
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &InputError{Msg: err.Error()}
+	}
+	if v == nil {
+		return nil, nil
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, &InputError{Msg: "document is not a Kubernetes object", Hint: "expected a mapping with apiVersion, kind and metadata"}
+	}
+	canonicalNumbers(obj)
+	if a, _ := obj["apiVersion"].(string); a == "" {
+		return nil, &InputError{Msg: "document has no apiVersion", Hint: "every object needs apiVersion and kind"}
+	}
+	if k, _ := obj["kind"].(string); k == "" {
+		return nil, &InputError{Msg: "document has no kind", Hint: "every object needs apiVersion and kind"}
+	}
+	return obj, nil
+}
+
+func stripYAMLComments(b []byte) []byte {
+	var out []byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		t := bytes.TrimSpace(l)
+		if len(t) == 0 || t[0] == '#' {
+			continue
+		}
+		out = append(out, l...)
+		out = append(out, '\n')
+	}
+	return out
+}
+
+// expandList returns the items of a List kind (v1 List, ConfigMapList, ...)
+// or the object itself.
+func expandList(obj map[string]any) ([]map[string]any, error) {
+	kind, _ := obj["kind"].(string)
+	items, hasItems := obj["items"]
+	if !strings.HasSuffix(kind, "List") || !hasItems {
+		return []map[string]any{obj}, nil
+	}
+	list, ok := items.([]any)
+	if !ok && items != nil {
+		return nil, fmt.Errorf("%s: items is not a list", kind)
+	}
+	out := make([]map[string]any, 0, len(list))
+	for i, it := range list {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: items[%d] is not an object", kind, i)
+		}
+		if a, _ := m["apiVersion"].(string); a == "" {
+			return nil, fmt.Errorf("%s: items[%d] has no apiVersion", kind, i)
+		}
+		if k, _ := m["kind"].(string); k == "" {
+			return nil, fmt.Errorf("%s: items[%d] has no kind", kind, i)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}

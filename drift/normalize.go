@@ -1,0 +1,442 @@
+package drift
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// LastAppliedAnnotation is kubectl's client-side apply record. Its body is a
+// second copy of the object (for a Secret, of its values) and is never kept.
+const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// Redacted stands for a secret value when no digest key is set.
+const Redacted = "(redacted)"
+
+// Normalizer turns API objects into snapshot Objects. Its zero value drops
+// Secret values; with a key it keeps an HMAC-SHA256 digest of each value.
+type Normalizer struct {
+	key []byte
+}
+
+// NewNormalizer returns a Normalizer that digests secret values with key, or
+// drops them when key is empty.
+func NewNormalizer(key []byte) *Normalizer {
+	return &Normalizer{key: slices.Clone(key)}
+}
+
+// SecretDigest describes the normalizer's treatment of secret values, for
+// SnapshotMeta.SecretDigest.
+func (n *Normalizer) SecretDigest() string {
+	if len(n.key) == 0 {
+		return "none"
+	}
+	// The key id lets diff tell that two snapshots used the same key
+	// without revealing it.
+	m := hmac.New(sha256.New, n.key)
+	m.Write([]byte("driftgate key id"))
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))[:16]
+}
+
+// secretValue is what a snapshot keeps of one secret value.
+func (n *Normalizer) secretValue(v []byte) string {
+	if len(n.key) == 0 {
+		return Redacted
+	}
+	m := hmac.New(sha256.New, n.key)
+	m.Write(v)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Volatile metadata: set by the API server or controllers, different in
+// every cluster, never drift.
+var volatileMetadata = []string{
+	"uid", "resourceVersion", "generation", "creationTimestamp",
+	"deletionTimestamp", "deletionGracePeriodSeconds", "selfLink",
+	"managedFields", "generateName",
+}
+
+var volatileAnnotations = []string{
+	LastAppliedAnnotation,
+	"deployment.kubernetes.io/revision",
+	"control-plane.alpha.kubernetes.io/leader",
+}
+
+// deployToolKeys are the labels and annotations that tell which tool deploys an object.
+var deployToolKeys = []string{
+	"app.kubernetes.io/managed-by",
+	"helm.sh/chart",
+	"meta.helm.sh/release-name",
+	"meta.helm.sh/release-namespace",
+	"argocd.argoproj.io/instance",
+	"argocd.argoproj.io/tracking-id",
+	"kustomize.toolkit.fluxcd.io/name",
+	"kustomize.toolkit.fluxcd.io/namespace",
+	"helm.toolkit.fluxcd.io/name",
+	"helm.toolkit.fluxcd.io/namespace",
+}
+
+// Node facts that matter for parity; the rest of a Node is the machine's own business.
+var (
+	nodeInfoKeys = []string{"kubeletVersion", "kernelVersion", "osImage", "containerRuntimeVersion", "architecture", "operatingSystem"}
+	nodeLabelRe  = regexp.MustCompile(`^(topology\.kubernetes\.io/|failure-domain\.beta\.kubernetes\.io/|node\.kubernetes\.io/instance-type$|beta\.kubernetes\.io/instance-type$|kubernetes\.io/arch$|kubernetes\.io/os$)`)
+)
+
+// secretEnvName matches environment variable names whose values are secrets
+// by convention; their values are treated like a Secret's.
+var secretEnvName = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY)`)
+
+// Normalize converts one API object (as decoded JSON) into an Object. It
+// reports fold=true for objects represented by their controller (Pods of a
+// ReplicaSet, ...), which a snapshot leaves out. obj is modified.
+func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err error) {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	if apiVersion == "" || kind == "" {
+		return Object{}, false, fmt.Errorf("object has no apiVersion or kind")
+	}
+	group, version := splitAPIVersion(apiVersion)
+	meta, _ := obj["metadata"].(map[string]any)
+	if meta == nil {
+		return Object{}, false, fmt.Errorf("%s has no metadata", kind)
+	}
+	name, _ := meta["name"].(string)
+	if name == "" {
+		return Object{}, false, fmt.Errorf("%s has no metadata.name", kind)
+	}
+	ns, _ := meta["namespace"].(string)
+
+	o = Object{Group: group, Version: version, Kind: kind, Namespace: ns, Name: name, Object: obj}
+	o.Provenance = n.provenance(meta)
+	if foldedIntoOwner(group, kind, o.Provenance.Owner) {
+		return o, true, nil
+	}
+
+	for _, k := range volatileMetadata {
+		delete(meta, k)
+	}
+	if refs, ok := meta["ownerReferences"].([]any); ok {
+		for _, r := range refs {
+			if m, ok := r.(map[string]any); ok {
+				delete(m, "uid")
+			}
+		}
+	}
+	if ann, ok := meta["annotations"].(map[string]any); ok {
+		for _, k := range volatileAnnotations {
+			delete(ann, k)
+		}
+		if len(ann) == 0 {
+			delete(meta, "annotations")
+		}
+	}
+	if labels, ok := meta["labels"].(map[string]any); ok && len(labels) == 0 {
+		delete(meta, "labels")
+	}
+
+	switch {
+	case group == "" && kind == "Node":
+		n.normalizeNode(obj, meta)
+	case group == "" && kind == "Secret":
+		n.normalizeSecret(obj)
+		delete(obj, "status")
+	default:
+		delete(obj, "status")
+		n.redactSecretEnv(obj)
+	}
+	return o, false, nil
+}
+
+func splitAPIVersion(apiVersion string) (group, version string) {
+	if i := strings.LastIndexByte(apiVersion, '/'); i >= 0 {
+		return apiVersion[:i], apiVersion[i+1:]
+	}
+	return "", apiVersion
+}
+
+func (n *Normalizer) provenance(meta map[string]any) Provenance {
+	var p Provenance
+	if ann, ok := meta["annotations"].(map[string]any); ok {
+		_, p.LastApplied = ann[LastAppliedAnnotation]
+	}
+	for _, src := range []string{"labels", "annotations"} {
+		m, _ := meta[src].(map[string]any)
+		for _, k := range deployToolKeys {
+			if v, ok := m[k].(string); ok {
+				if p.DeployTool == nil {
+					p.DeployTool = map[string]string{}
+				}
+				p.DeployTool[k] = v
+			}
+		}
+	}
+	if refs, ok := meta["ownerReferences"].([]any); ok {
+		for _, r := range refs {
+			m, _ := r.(map[string]any)
+			if m == nil {
+				continue
+			}
+			ref := &OwnerRef{}
+			ref.APIVersion, _ = m["apiVersion"].(string)
+			ref.Kind, _ = m["kind"].(string)
+			ref.Name, _ = m["name"].(string)
+			ref.Controller, _ = m["controller"].(bool)
+			if p.Owner == nil || (ref.Controller && !p.Owner.Controller) {
+				p.Owner = ref
+			}
+		}
+	}
+	if mfs, ok := meta["managedFields"].([]any); ok {
+		for _, e := range mfs {
+			m, _ := e.(map[string]any)
+			if m == nil {
+				continue
+			}
+			var mg Manager
+			mg.Manager, _ = m["manager"].(string)
+			mg.Operation, _ = m["operation"].(string)
+			mg.Subresource, _ = m["subresource"].(string)
+			fields, _ := m["fieldsV1"].(map[string]any)
+			for k := range fields {
+				if name, ok := strings.CutPrefix(k, "f:"); ok {
+					mg.Fields = append(mg.Fields, name)
+				}
+			}
+			sort.Strings(mg.Fields)
+			if LooksManual(mg.Manager) {
+				mg.Paths = leafPaths(fields, maxManagerPaths)
+			}
+			p.Managers = append(p.Managers, mg)
+		}
+	}
+	return p
+}
+
+// maxManagerPaths caps the leaf paths kept per manager: enough to name what
+// was changed by hand, small enough to keep snapshots compact.
+const maxManagerPaths = 32
+
+// LooksManual reports whether a field manager name is one of kubectl's
+// (kubectl, kubectl-edit, kubectl-client-side-apply, ...) or another
+// interactive client, whose owned paths a snapshot keeps.
+func LooksManual(manager string) bool {
+	m := strings.ToLower(manager)
+	return strings.HasPrefix(m, "kubectl") || strings.HasPrefix(m, "k9s") || strings.Contains(m, "lens") || strings.Contains(m, "dashboard")
+}
+
+// leafPaths renders the leaves of a fieldsV1 set as readable paths:
+// spec.template.spec.containers[name=app].image.
+func leafPaths(fields map[string]any, max int) []string {
+	var out []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			if k != "." {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		if len(keys) == 0 && prefix != "" {
+			out = append(out, prefix)
+			return
+		}
+		for _, k := range keys {
+			child, _ := m[k].(map[string]any)
+			walk(joinFieldPath(prefix, k), child)
+		}
+	}
+	walk("", fields)
+	if len(out) > max {
+		out = append(out[:max], fmt.Sprintf("... %d more", len(out)-max))
+	}
+	return out
+}
+
+func joinFieldPath(prefix, k string) string {
+	switch {
+	case strings.HasPrefix(k, "f:"):
+		if prefix == "" {
+			return k[2:]
+		}
+		return prefix + "." + k[2:]
+	case strings.HasPrefix(k, "k:"):
+		var key map[string]any
+		if json.Unmarshal([]byte(k[2:]), &key) == nil {
+			parts := make([]string, 0, len(key))
+			for kk, v := range key {
+				parts = append(parts, fmt.Sprintf("%s=%v", kk, v))
+			}
+			sort.Strings(parts)
+			return prefix + "[" + strings.Join(parts, ",") + "]"
+		}
+		return prefix + "[" + k[2:] + "]"
+	case strings.HasPrefix(k, "v:"):
+		return prefix + "[=" + strings.Trim(k[2:], `"`) + "]"
+	case strings.HasPrefix(k, "i:"):
+		return prefix + "[" + k[2:] + "]"
+	}
+	return prefix + "." + k
+}
+
+// foldedIntoOwner reports whether an object is represented by its
+// controller: its spec is the owner's template, so listing it again is noise.
+// Ownerless Pods and ReplicaSets stay: they are leftovers.
+func foldedIntoOwner(group, kind string, owner *OwnerRef) bool {
+	if owner == nil || !owner.Controller {
+		return false
+	}
+	og, _ := splitAPIVersion(owner.APIVersion)
+	switch {
+	case group == "" && kind == "Pod":
+		return (og == "apps" && (owner.Kind == "ReplicaSet" || owner.Kind == "StatefulSet" || owner.Kind == "DaemonSet")) ||
+			(og == "batch" && owner.Kind == "Job")
+	case group == "apps" && kind == "ReplicaSet":
+		return og == "apps" && owner.Kind == "Deployment"
+	case group == "apps" && kind == "ControllerRevision":
+		return true
+	case group == "batch" && kind == "Job":
+		return og == "batch" && owner.Kind == "CronJob"
+	}
+	return false
+}
+
+func (n *Normalizer) normalizeNode(obj, meta map[string]any) {
+	if labels, ok := meta["labels"].(map[string]any); ok {
+		for k := range labels {
+			if !nodeLabelRe.MatchString(k) {
+				delete(labels, k)
+			}
+		}
+		if len(labels) == 0 {
+			delete(meta, "labels")
+		}
+	}
+	delete(meta, "annotations")
+	info := map[string]any{}
+	if st, ok := obj["status"].(map[string]any); ok {
+		if ni, ok := st["nodeInfo"].(map[string]any); ok {
+			for _, k := range nodeInfoKeys {
+				if v, ok := ni[k]; ok {
+					info[k] = v
+				}
+			}
+		}
+	}
+	for k := range obj {
+		if k != "apiVersion" && k != "kind" && k != "metadata" {
+			delete(obj, k)
+		}
+	}
+	obj["nodeInfo"] = info
+}
+
+// normalizeSecret replaces data and stringData with one map of key names to
+// digests (or a placeholder), so key sets and equality compare and values never leave.
+func (n *Normalizer) normalizeSecret(obj map[string]any) {
+	out := map[string]any{}
+	if data, ok := obj["data"].(map[string]any); ok {
+		for k, v := range data {
+			s, _ := v.(string)
+			raw, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				raw = []byte(s)
+			}
+			out[k] = n.secretValue(raw)
+		}
+	}
+	if sd, ok := obj["stringData"].(map[string]any); ok {
+		for k, v := range sd {
+			s, _ := v.(string)
+			out[k] = n.secretValue([]byte(s))
+		}
+	}
+	delete(obj, "stringData")
+	if len(out) > 0 {
+		obj["data"] = out
+	} else {
+		delete(obj, "data")
+	}
+}
+
+// redactSecretEnv walks obj for container env lists and replaces the values
+// of secret-looking variables, wherever a pod template sits (Deployments,
+// CronJobs, custom resources).
+func (n *Normalizer) redactSecretEnv(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, child := range t {
+			if k == "env" {
+				if list, ok := child.([]any); ok {
+					n.redactEnvList(list)
+					continue
+				}
+			}
+			n.redactSecretEnv(child)
+		}
+	case []any:
+		for _, child := range t {
+			n.redactSecretEnv(child)
+		}
+	}
+}
+
+func (n *Normalizer) redactEnvList(list []any) {
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		name, _ := m["name"].(string)
+		if val, ok := m["value"].(string); ok && secretEnvName.MatchString(name) {
+			m["value"] = n.secretValue([]byte(val))
+		}
+	}
+}
+
+// canonicalNumbers converts json.Number and float64 values to int64 when they
+// are whole, float64 otherwise, so an object decoded from YAML, from a
+// snapshot file or from the API holds the same Go values.
+func canonicalNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, child := range t {
+			t[k] = canonicalNumbers(child)
+		}
+		return t
+	case []any:
+		for i, child := range t {
+			t[i] = canonicalNumbers(child)
+		}
+		return t
+	case json.Number:
+		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+			return i
+		}
+		if f, err := strconv.ParseFloat(string(t), 64); err == nil {
+			return canonicalFloat(f)
+		}
+		return string(t)
+	case float64:
+		return canonicalFloat(t)
+	case int:
+		return int64(t)
+	}
+	return v
+}
+
+func canonicalFloat(f float64) any {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return int64(f)
+	}
+	return f
+}
