@@ -59,7 +59,7 @@ test-short:
 	$(GO) test -short ./...
 
 $(STATICCHECK):
-	GOBIN=$$(mktemp -d) && $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $$GOBIN/staticcheck $(STATICCHECK)
+	d=$$(mktemp -d) && GOBIN=$$d $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mkdir -p $(dir $(STATICCHECK)) && mv $$d/staticcheck $(STATICCHECK)
 
 ## lint: gofmt, go vet and staticcheck (pinned)
 lint: $(STATICCHECK)
