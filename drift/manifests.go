@@ -134,7 +134,7 @@ func isDocumentSeparator(l []byte) bool {
 	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '#'
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
+var yamlLineRe = regexp.MustCompile(`(?:yaml: )?line (\d+)(?:, column (\d+))?: `)
 
 // decodeDocument decodes one YAML or JSON document the way Kubernetes does
 // (YAML to JSON, then JSON). It returns nil for an empty document.
@@ -146,9 +146,11 @@ func decodeDocument(body []byte) (map[string]any, error) {
 	if err != nil {
 		ie := &InputError{Msg: strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "),
 			Hint: "fix the YAML; templated files must be rendered first"}
-		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlLineRe.FindStringSubmatch(ie.Msg); m != nil {
 			ie.Line, _ = strconv.Atoi(m[1])
 			ie.Column, _ = strconv.Atoi(m[2])
+			// The parser's line is relative to the document; the file position replaces it.
+			ie.Msg = strings.Replace(ie.Msg, m[0], "", 1)
 		}
 		return nil, ie
 	}

@@ -1,0 +1,136 @@
+package drift
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sampleSnapshot(t *testing.T) *Snapshot {
+	t.Helper()
+	s := newSnapshot(SourceCluster, Scope{Namespaces: []string{"a"}}, NewNormalizer(nil), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	n := NewNormalizer(nil)
+	for _, in := range []string{
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: a}\ndata: {k: v}",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: a}\nspec: {replicas: 3, ratio: 0.5, big: 9007199254740993}",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: a}\ndata: {k: v}",
+	} {
+		o, _, err := n.Normalize(decode(t, in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Objects = append(s.Objects, o)
+	}
+	s.Resources = []ResourceType{{Version: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespaced: true}}
+	return s
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"s.json", "s.json.gz"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), name)
+			s := sampleSnapshot(t)
+			if err := s.Save(path); err != nil {
+				t.Fatal(err)
+			}
+			got, err := LoadSnapshot(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(s, got); diff != "" {
+				t.Errorf("round trip (-saved +loaded):\n%s", diff)
+			}
+			if got.Objects[0].Name != "a" || got.Objects[2].Kind != "Deployment" {
+				t.Errorf("objects not sorted by group/kind/namespace/name: %v", got.Objects)
+			}
+			raw, _ := os.ReadFile(path)
+			if isGz := bytes.HasPrefix(raw, []byte{0x1f, 0x8b}); isGz != strings.HasSuffix(name, ".gz") {
+				t.Errorf("gzip = %v for %s", isGz, name)
+			}
+		})
+	}
+}
+
+func TestSnapshotDigestIgnoresCaptureTimeOnly(t *testing.T) {
+	t.Parallel()
+	a, b := sampleSnapshot(t), sampleSnapshot(t)
+	b.Metadata.CapturedAt = b.Metadata.CapturedAt.Add(time.Hour)
+	da, _ := a.ComputeDigest()
+	db, _ := b.ComputeDigest()
+	if da != db {
+		t.Errorf("capture time changed the digest")
+	}
+	b.Objects[0].Object["data"] = map[string]any{"k": "other"}
+	if dc, _ := b.ComputeDigest(); dc == da {
+		t.Errorf("content change kept the digest")
+	}
+}
+
+func TestLoadSnapshotRejectsDamage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	if err := sampleSnapshot(t).Save(good); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(good)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	tests := map[string][]byte{
+		"truncated":      raw[:len(raw)/2],
+		"edited value":   bytes.Replace(raw, []byte(`"replicas": 3`), []byte(`"replicas": 4`), 1),
+		"trailing junk":  append(append([]byte{}, raw...), []byte("{}")...),
+		"not a snapshot": []byte(`{"apiVersion":"v1","kind":"List","items":[]}`),
+		"truncated gzip": gz.Bytes()[:gz.Len()-10],
+		"unknown field":  bytes.Replace(raw, []byte(`"kind": "Snapshot"`), []byte(`"kind": "Snapshot", "extra": 1`), 1),
+		"empty":          nil,
+	}
+	for name, data := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadSnapshot(path)
+			if !errors.Is(err, ErrCorruptSnapshot) {
+				t.Fatalf("want ErrCorruptSnapshot, got %v", err)
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error does not name the file: %v", err)
+			}
+		})
+	}
+}
+
+func TestSaveLeavesNothingHalfWritten(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.json")
+	if err := os.WriteFile(path, []byte("previous"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := sampleSnapshot(t)
+	s.Objects[0].Object["bad"] = func() {} // cannot be encoded
+	if err := s.Save(path); err == nil {
+		t.Fatal("want an error")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "previous" {
+		t.Errorf("destination changed to %q", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}

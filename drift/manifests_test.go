@@ -1,0 +1,206 @@
+package drift
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// realdataDir is ../shared/realdata beside the repository; tests that read
+// it skip when it is absent (CI always has it).
+func realdataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "realdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("real-world manifests not present at %s", dir)
+	}
+	return dir
+}
+
+// realdataParse reads a SOURCES.txt and returns, per file, the "parse" column
+// that an independent YAML parser (PyYAML, cross-checked with yaml.v3) gave.
+func realdataParse(t *testing.T, sources string) map[string]string {
+	t.Helper()
+	f, err := os.Open(sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if len(cols) < 7 || strings.HasPrefix(cols[0], "#") || cols[0] == "local_file" {
+			continue
+		}
+		out[cols[0]] = cols[len(cols)-1]
+	}
+	return out
+}
+
+var parseFailLine = regexp.MustCompile(`line (\d+)`)
+
+func TestReadManifestsRealData(t *testing.T) {
+	t.Parallel()
+	root := realdataDir(t)
+	folders, _ := filepath.Glob(filepath.Join(root, "*", "SOURCES.txt"))
+	if len(folders) == 0 {
+		t.Fatal("no SOURCES.txt under realdata")
+	}
+	checked := 0
+	for _, sources := range folders {
+		dir := filepath.Dir(sources)
+		for file, parse := range realdataParse(t, sources) {
+			if strings.HasPrefix(parse, "skipped") {
+				continue
+			}
+			path := filepath.Join(dir, file)
+			checked++
+			t.Run(filepath.Base(dir)+"/"+file, func(t *testing.T) {
+				t.Parallel()
+				ms, err := ReadManifests(path)
+				if m := parseFailLine.FindStringSubmatch(parse); strings.HasPrefix(parse, "PARSE-FAIL") && m != nil {
+					var ie *InputError
+					if !errors.As(err, &ie) {
+						t.Fatalf("want an InputError for a file that is not valid YAML, got %v", err)
+					}
+					want, _ := strconv.Atoi(m[1])
+					if ie.File != path || ie.Line != want {
+						t.Errorf("error at %s:%d, want %s:%d (%v)", ie.File, ie.Line, path, want, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("valid YAML failed to load: %v", err)
+				}
+				if len(ms) == 0 {
+					t.Errorf("no objects read")
+				}
+			})
+		}
+	}
+	if checked < 100 {
+		t.Errorf("checked only %d real files", checked)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestReadManifestsErrorsNamePosition(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, content     string
+		wantLine, wantCol int
+		wantMsg           string
+	}{
+		{"placeholder in the second document", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  x: %{X}%\n", 10, 0, "cannot start any token"},
+		// The YAML parser gives no line for a flow-map key; the document's first line is named.
+		{"template placeholder", "# comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Name }}}\n", 3, 0, "invalid map key"},
+		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", 1, 0, "no kind"},
+		{"scalar document", "---\njust a string\n", 2, 0, "not a Kubernetes object"},
+		{"list item without apiVersion", "apiVersion: v1\nkind: List\nitems:\n- kind: ConfigMap\n  metadata: {name: a}\n", 1, 0, "items[0] has no apiVersion"},
+		{"json missing comma", "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\"\n  \"metadata\": {}\n}\n", 3, 0, "expected ','"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeFile(t, t.TempDir(), "m.yaml", tt.content)
+			_, err := ReadManifests(path)
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("want InputError, got %v", err)
+			}
+			if ie.File != path || ie.Line != tt.wantLine || (tt.wantCol > 0 && ie.Column != tt.wantCol) {
+				t.Errorf("position %s:%d, want %s:%d (%v)", ie.File, ie.Line, path, tt.wantLine, err)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.HasPrefix(err.Error(), path+":") || strings.Contains(err.Error(), "line ") {
+				t.Errorf("message %q lacks %q or the file", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestSnapshotFromManifests(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "b/app.yaml", `# the app
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {replicas: 2}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {a: "1"}
+`)
+	writeFile(t, dir, "a/dump.json", `{"apiVersion":"v1","kind":"List","items":[
+ {"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop","namespace":"ignored"}},
+ {"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"}},
+ {"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.example.com"},
+  "spec":{"group":"example.com","scope":"Cluster","names":{"kind":"Widget","plural":"widgets"}}},
+ {"apiVersion":"v1","kind":"Event","metadata":{"name":"e","namespace":"shop"}}
+]}`)
+	writeFile(t, dir, "ignored.txt", "not: [a manifest")
+	s, err := SnapshotFromManifests([]string{dir}, ManifestOptions{Scope: Scope{Exclude: DefaultExcludes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range s.Objects {
+		got = append(got, o.ID().String())
+	}
+	want := []string{
+		"default/ConfigMap/settings", "Namespace/shop",
+		"CustomResourceDefinition.apiextensions.k8s.io/widgets.example.com",
+		"shop/Deployment.apps/web", "Widget.example.com/w",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+
+	scoped, err := SnapshotFromManifests([]string{dir}, ManifestOptions{Scope: Scope{Namespaces: []string{"shop"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, o := range scoped.Objects {
+		got = append(got, o.ID().String())
+	}
+	want = []string{"shop/Event/e", "Namespace/shop", "CustomResourceDefinition.apiextensions.k8s.io/widgets.example.com", "shop/Deployment.apps/web", "Widget.example.com/w"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("namespace-scoped objects (-want +got):\n%s", diff)
+	}
+}
+
+func TestSnapshotFromManifestsRejectsDuplicates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "one.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n")
+	second := writeFile(t, dir, "two.yaml", "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n")
+	_, err := SnapshotFromManifests([]string{dir}, ManifestOptions{})
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.File != second || ie.Line != 2 || !strings.Contains(err.Error(), "one.yaml:1") {
+		t.Fatalf("want a duplicate error at %s:2 naming one.yaml:1, got %v", second, err)
+	}
+}
