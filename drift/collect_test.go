@@ -1,0 +1,85 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/driftgate/driftgate/fixtures/testbed"
+)
+
+func TestMain(m *testing.M) { os.Exit(testbed.Main(m)) }
+
+// countingTransport counts LIST requests for one resource path.
+type countingTransport struct {
+	next  http.RoundTripper
+	match string
+	n     atomic.Int32
+	limit atomic.Bool
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, c.match) {
+		c.n.Add(1)
+		if r.URL.Query().Get("limit") != "" {
+			c.limit.Store(true)
+		}
+	}
+	return c.next.RoundTrip(r)
+}
+
+func TestCollectPaginates(t *testing.T) {
+	bed := testbed.Need(t)
+	ctx := context.Background()
+	ns := bed.Namespace(t, nil)
+	const objects, page = 23, 5
+	for i := range objects {
+		cm := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%02d}\ndata: {i: %q}\n", i, fmt.Sprint(i))
+		if err := bed.Dev.Apply(ctx, []byte(cm), ns, testbed.ManagerArgoCD, testbed.ServerSideApply); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := rest.CopyConfig(bed.Dev.Config)
+	ct := &countingTransport{match: "/namespaces/" + ns + "/configmaps"}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { ct.next = rt; return ct })
+
+	s, err := Collect(ctx, cfg, CollectOptions{Scope: Scope{Namespaces: []string{ns}}, ChunkSize: page})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, o := range s.Objects {
+		if o.Kind == "ConfigMap" {
+			seen[o.Name]++
+		}
+	}
+	for i := range objects {
+		if n := seen[fmt.Sprintf("cm-%02d", i)]; n != 1 {
+			t.Errorf("cm-%02d present %d times, want once", i, n)
+		}
+	}
+	if len(seen) != objects {
+		t.Errorf("%d ConfigMaps, want %d", len(seen), objects)
+	}
+	if want := int32((objects + page - 1) / page); ct.n.Load() != want || !ct.limit.Load() {
+		t.Errorf("%d LIST requests for configmaps (limit sent: %v), want %d pages", ct.n.Load(), ct.limit.Load(), want)
+	}
+	if len(s.Unobserved) != 0 {
+		t.Errorf("unobserved as admin: %v", s.Unobserved)
+	}
+}
+
+func TestCollectUnreachableServerIsAnError(t *testing.T) {
+	t.Parallel()
+	cfg := &rest.Config{Host: "https://127.0.0.1:1"} // nothing listens on port 1
+	_, err := Collect(context.Background(), cfg, CollectOptions{})
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the API server at https://127.0.0.1:1") {
+		t.Fatalf("want an unreachable error naming the server, got %v", err)
+	}
+}
