@@ -205,3 +205,7 @@ func (s *Snapshot) Find(id ObjectID) *Object {
 	}
 	return &s.Objects[i]
 }
+
+func sortPairs(p []Pair) {
+	slices.SortFunc(p, func(a, b Pair) int { return a.ID.Compare(b.ID) })
+}

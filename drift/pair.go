@@ -1,0 +1,132 @@
+package drift
+
+import (
+	"strings"
+)
+
+// Mapping says how dev's names stand for prod's: namespaces renamed
+// (payments-dev is payments) and strings substituted (dev.example.com is
+// example.com), applied to dev before comparing.
+type Mapping struct {
+	Namespaces    map[string]string `json:"namespaces,omitempty" yaml:"namespaces"`
+	Substitutions []Substitution    `json:"substitutions,omitempty" yaml:"substitutions"`
+}
+
+// Substitution replaces Dev with Prod in every string value of a dev object.
+type Substitution struct {
+	Dev  string `json:"dev" yaml:"dev"`
+	Prod string `json:"prod" yaml:"prod"`
+}
+
+// Pair is one object as seen in dev and in prod; either may be nil.
+type Pair struct {
+	ID   ObjectID
+	Dev  *Object
+	Prod *Object
+}
+
+// PairObjects matches dev's objects with prod's by group, kind, namespace and
+// name, after applying the mapping to dev. The result is sorted by ID. dev's
+// objects are copied before mapping; the snapshots are not changed.
+func PairObjects(dev, prod *Snapshot, m Mapping) []Pair {
+	mapped := make([]Object, len(dev.Objects))
+	for i := range dev.Objects {
+		mapped[i] = m.apply(dev.Objects[i])
+	}
+	byID := make(map[ObjectID]int, len(prod.Objects))
+	for i := range prod.Objects {
+		byID[prod.Objects[i].ID()] = i
+	}
+	pairs := make([]Pair, 0, len(prod.Objects)+len(mapped)/8)
+	matched := make([]bool, len(prod.Objects))
+	for i := range mapped {
+		o := &mapped[i]
+		p := Pair{ID: o.ID(), Dev: o}
+		if j, ok := byID[p.ID]; ok {
+			p.Prod = &prod.Objects[j]
+			matched[j] = true
+		}
+		pairs = append(pairs, p)
+	}
+	for j := range prod.Objects {
+		if !matched[j] {
+			pairs = append(pairs, Pair{ID: prod.Objects[j].ID(), Prod: &prod.Objects[j]})
+		}
+	}
+	sortPairs(pairs)
+	return pairs
+}
+
+func (m Mapping) apply(o Object) Object {
+	if len(m.Namespaces) == 0 && len(m.Substitutions) == 0 {
+		return o
+	}
+	out := o
+	if to, ok := m.Namespaces[o.Namespace]; ok {
+		out.Namespace = to
+	}
+	if o.Group == "" && o.Kind == "Namespace" {
+		if to, ok := m.Namespaces[o.Name]; ok {
+			out.Name = to
+		}
+	}
+	obj := deepCopy(o.Object).(map[string]any)
+	if meta, ok := obj["metadata"].(map[string]any); ok {
+		if out.Namespace != o.Namespace {
+			meta["namespace"] = out.Namespace
+		}
+		if out.Name != o.Name {
+			meta["name"] = out.Name
+			// The API server labels every namespace with its own name.
+			if l, ok := meta["labels"].(map[string]any); ok && l["kubernetes.io/metadata.name"] == o.Name {
+				l["kubernetes.io/metadata.name"] = out.Name
+			}
+		}
+	}
+	if len(m.Substitutions) > 0 {
+		obj = m.substitute(obj).(map[string]any)
+	}
+	out.Object = obj
+	return out
+}
+
+func (m Mapping) substitute(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			t[k] = m.substitute(c)
+		}
+		return t
+	case []any:
+		for i, c := range t {
+			t[i] = m.substitute(c)
+		}
+		return t
+	case string:
+		for _, s := range m.Substitutions {
+			if s.Dev != "" {
+				t = strings.ReplaceAll(t, s.Dev, s.Prod)
+			}
+		}
+		return t
+	}
+	return v
+}
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, c := range t {
+			out[k] = deepCopy(c)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, c := range t {
+			out[i] = deepCopy(c)
+		}
+		return out
+	}
+	return v
+}

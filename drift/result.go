@@ -1,0 +1,141 @@
+package drift
+
+import "time"
+
+// ResultSchema versions the JSON form of a Result; see README "JSON output".
+const ResultSchema = "driftgate.dev/diff/v1"
+
+// Severities, from most to least serious.
+const (
+	SeverityBlock = "block"
+	SeverityWarn  = "warn"
+	SeverityInfo  = "info"
+)
+
+// Severities lists the valid severities in order.
+var Severities = []string{SeverityBlock, SeverityWarn, SeverityInfo}
+
+// Verdicts.
+const (
+	VerdictPass          = "pass"
+	VerdictBlocked       = "blocked"
+	VerdictCouldNotCheck = "could-not-check"
+)
+
+// Finding kinds.
+const (
+	FindingMissingInDev = "missing-in-dev"
+	FindingExtraInDev   = "extra-in-dev"
+	FindingChanged      = "changed"
+	FindingWaiver       = "waiver" // about a waiver itself: expired or stale
+)
+
+// Finding is one way dev does not reproduce prod, as one rule sees it for one object.
+type Finding struct {
+	Rule     string   `json:"rule"`
+	Severity string   `json:"severity"`
+	Check    string   `json:"check"`
+	Kind     string   `json:"kind"`
+	Object   ObjectID `json:"object"`
+	Message  string   `json:"message"`
+	// Fields are the differing fields, for field comparisons.
+	Fields []FieldDiff `json:"fields,omitempty"`
+	// Waiver is set when an active waiver accepts this finding: it is shown
+	// but does not block.
+	Waiver *WaiverRef `json:"waiver,omitempty"`
+}
+
+// Blocking reports whether the finding blocks a deploy.
+func (f *Finding) Blocking() bool { return f.Severity == SeverityBlock && f.Waiver == nil }
+
+// WaiverRef identifies the waiver that accepted a finding.
+type WaiverRef struct {
+	Rule    string    `json:"rule"`
+	Object  string    `json:"object"`
+	Reason  string    `json:"reason"`
+	Owner   string    `json:"owner"`
+	Expires time.Time `json:"expires"`
+}
+
+// Side describes one environment of a comparison.
+type Side struct {
+	Name          string    `json:"name"` // dev or prod
+	Source        string    `json:"source"`
+	Location      string    `json:"location,omitempty"` // file, folder or context
+	Context       string    `json:"context,omitempty"`
+	ServerVersion string    `json:"serverVersion,omitempty"`
+	CapturedAt    time.Time `json:"capturedAt"`
+	Digest        string    `json:"digest"`
+	Objects       int       `json:"objects"`
+}
+
+// UnobservedSide is a type one side could not observe.
+type UnobservedSide struct {
+	Side string `json:"side"`
+	Unobserved
+}
+
+// Summary counts findings by severity; waived findings are counted apart.
+type Summary struct {
+	Block  int `json:"block"`
+	Warn   int `json:"warn"`
+	Info   int `json:"info"`
+	Waived int `json:"waived"`
+}
+
+// Result is the outcome of comparing dev with prod; every output format renders it.
+type Result struct {
+	Schema     string           `json:"schema"`
+	Verdict    string           `json:"verdict"`
+	Summary    Summary          `json:"summary"`
+	Dev        Side             `json:"dev"`
+	Prod       Side             `json:"prod"`
+	Rules      []string         `json:"rules"` // rule sets used
+	Findings   []Finding        `json:"findings"`
+	Unobserved []UnobservedSide `json:"unobserved"`
+	// Notes are things the user should know that are not findings (for
+	// example, Secret digests made with different keys).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Finish counts the findings and sets the verdict: could-not-check when any
+// type in scope was unobserved, else blocked when any finding blocks.
+func (r *Result) Finish() {
+	r.Schema = ResultSchema
+	r.Summary = Summary{}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		switch {
+		case f.Waiver != nil:
+			r.Summary.Waived++
+		case f.Severity == SeverityBlock:
+			r.Summary.Block++
+		case f.Severity == SeverityWarn:
+			r.Summary.Warn++
+		default:
+			r.Summary.Info++
+		}
+	}
+	switch {
+	case len(r.Unobserved) > 0:
+		r.Verdict = VerdictCouldNotCheck
+	case r.Summary.Block > 0:
+		r.Verdict = VerdictBlocked
+	default:
+		r.Verdict = VerdictPass
+	}
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	if r.Unobserved == nil {
+		r.Unobserved = []UnobservedSide{}
+	}
+}
+
+// SideOf describes a snapshot as one side of a comparison.
+func SideOf(name, location string, s *Snapshot) Side {
+	return Side{
+		Name: name, Source: s.Metadata.Source, Location: location, Context: s.Metadata.Context,
+		ServerVersion: s.Metadata.ServerVersion, CapturedAt: s.Metadata.CapturedAt, Digest: s.Digest, Objects: len(s.Objects),
+	}
+}

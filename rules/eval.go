@@ -1,0 +1,333 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/driftgate/driftgate/drift"
+)
+
+// Options configure an evaluation.
+type Options struct {
+	Mapping drift.Mapping
+	// Namespaces limits the comparison to these (prod) namespaces; empty
+	// means every namespace both snapshots cover.
+	Namespaces []string
+	// Now decides which waivers have expired; zero means time.Now.
+	Now time.Time
+}
+
+// SemanticCheck evaluates a semantic check over the whole environments and
+// returns its findings. Semantic checks register themselves by name.
+type SemanticCheck func(r *Rule, pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.Finding, error)
+
+var semanticChecks = map[string]SemanticCheck{}
+
+// Evaluate compares dev with prod under the rule sets and returns the result,
+// with waivers applied and the verdict set.
+func Evaluate(dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.Result, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	res := &drift.Result{}
+	for _, s := range sets {
+		res.Rules = append(res.Rules, s.File)
+	}
+	namespaces := scopeNamespaces(opts, dev, prod)
+	inScope := func(ns string) bool { return ns == "" || len(namespaces) == 0 || slices.Contains(namespaces, ns) }
+	for _, side := range []struct {
+		name string
+		s    *drift.Snapshot
+	}{{"dev", dev}, {"prod", prod}} {
+		for _, u := range side.s.Unobserved {
+			ns := u.Namespace
+			if side.name == "dev" {
+				if to, ok := opts.Mapping.Namespaces[ns]; ok {
+					ns = to
+				}
+			}
+			if inScope(ns) {
+				res.Unobserved = append(res.Unobserved, drift.UnobservedSide{Side: side.name, Unobserved: u})
+			}
+		}
+	}
+	if dk, pk := dev.Metadata.SecretDigest, prod.Metadata.SecretDigest; dk != pk && dk != "none" && pk != "none" {
+		res.Notes = append(res.Notes, "dev and prod Secret values were digested with different keys (DRIFTGATE_DIGEST_KEY); only key names are compared")
+	}
+
+	var pairs []drift.Pair
+	for _, p := range drift.PairObjects(dev, prod, opts.Mapping) {
+		ns := p.ID.Namespace
+		if p.ID.Group == "" && p.ID.Kind == "Namespace" {
+			ns = p.ID.Name
+		}
+		if inScope(ns) {
+			pairs = append(pairs, p)
+		}
+	}
+	if sv := serverVersionPair(dev, prod); sv != nil {
+		pairs = append(pairs, *sv)
+	}
+
+	for _, set := range sets {
+		for _, r := range set.Rules {
+			fs, err := r.evaluate(pairs, dev, prod)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s (%s:%d): %w", r.ID, r.file, r.line, err)
+			}
+			res.Findings = append(res.Findings, fs...)
+		}
+	}
+	applyWaivers(res, sets, opts.Now)
+	sortFindings(res.Findings)
+	res.Finish()
+	return res, nil
+}
+
+// scopeNamespaces is the intersection of the requested namespaces and those
+// each snapshot covers (in prod's names), or nil for all.
+func scopeNamespaces(opts Options, dev, prod *drift.Snapshot) []string {
+	var sets [][]string
+	if len(opts.Namespaces) > 0 {
+		sets = append(sets, opts.Namespaces)
+	}
+	if ns := dev.Metadata.Scope.Namespaces; len(ns) > 0 {
+		mapped := make([]string, len(ns))
+		for i, n := range ns {
+			mapped[i] = n
+			if to, ok := opts.Mapping.Namespaces[n]; ok {
+				mapped[i] = to
+			}
+		}
+		sets = append(sets, mapped)
+	}
+	if ns := prod.Metadata.Scope.Namespaces; len(ns) > 0 {
+		sets = append(sets, ns)
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	out := slices.Clone(sets[0])
+	for _, s := range sets[1:] {
+		out = slices.DeleteFunc(out, func(n string) bool { return !slices.Contains(s, n) })
+	}
+	if out == nil {
+		out = []string{} // an empty intersection covers nothing, not everything
+	}
+	return out
+}
+
+// serverVersionPair compares the API servers' minor versions as a synthetic
+// object, when both sides are live clusters.
+func serverVersionPair(dev, prod *drift.Snapshot) *drift.Pair {
+	dv, pv := minorVersion(dev.Metadata.ServerVersion), minorVersion(prod.Metadata.ServerVersion)
+	if dv == "" || pv == "" {
+		return nil
+	}
+	id := drift.ObjectID{Group: "driftgate.dev", Kind: "ServerVersion", Name: "kube-apiserver"}
+	obj := func(v, full string) *drift.Object {
+		return &drift.Object{Group: id.Group, Version: "v1", Kind: id.Kind, Name: id.Name,
+			Object: map[string]any{"apiVersion": "driftgate.dev/v1", "kind": id.Kind, "metadata": map[string]any{"name": id.Name}, "minor": v, "gitVersion": full}}
+	}
+	return &drift.Pair{ID: id, Dev: obj(dv, dev.Metadata.ServerVersion), Prod: obj(pv, prod.Metadata.ServerVersion)}
+}
+
+func minorVersion(v string) string {
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// matchesPair tests the rule against prod's view of the object, or dev's when prod lacks it.
+func (r *Rule) matchesPair(p *drift.Pair) bool {
+	o := p.Prod
+	if o == nil {
+		o = p.Dev
+	}
+	var lbls map[string]string
+	if r.selector != nil && !r.selector.Empty() {
+		lbls = objectLabels(o)
+	}
+	return r.Match.matches(p.ID, lbls, r.selector)
+}
+
+func objectLabels(o *drift.Object) map[string]string {
+	meta, _ := o.Object["metadata"].(map[string]any)
+	raw, _ := meta["labels"].(map[string]any)
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		out[k], _ = v.(string)
+	}
+	return out
+}
+
+func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.Finding, error) {
+	if sc, ok := semanticChecks[r.Check]; ok {
+		var matched []drift.Pair
+		for i := range pairs {
+			if r.matchesPair(&pairs[i]) {
+				matched = append(matched, pairs[i])
+			}
+		}
+		return sc(r, matched, dev, prod)
+	}
+	var out []drift.Finding
+	for i := range pairs {
+		p := &pairs[i]
+		if !r.matchesPair(p) {
+			continue
+		}
+		var f *drift.Finding
+		switch r.Check {
+		case CheckPresence:
+			f = r.checkPresence(p)
+		case CheckFields:
+			f = r.checkFields(p)
+		case CheckCEL:
+			f = r.checkCEL(p)
+		default:
+			return nil, fmt.Errorf("check %q is not available in this version of driftgate", r.Check)
+		}
+		if f != nil {
+			out = append(out, *f)
+		}
+	}
+	return out, nil
+}
+
+// NewFinding returns a finding of this rule about id.
+func (r *Rule) NewFinding(id drift.ObjectID, kind, message string) drift.Finding {
+	return drift.Finding{Rule: r.ID, Severity: r.Severity, Check: r.Check, Kind: kind, Object: id, Message: message}
+}
+
+func (r *Rule) checkPresence(p *drift.Pair) *drift.Finding {
+	switch {
+	case p.Dev == nil && r.Presence != "extra":
+		f := r.NewFinding(p.ID, drift.FindingMissingInDev, r.renderMessage(p.ID, p.Dev, p.Prod, "exists in prod but is missing in dev"))
+		return &f
+	case p.Prod == nil && r.Presence != "missing":
+		f := r.NewFinding(p.ID, drift.FindingExtraInDev, r.renderMessage(p.ID, p.Dev, p.Prod, "exists in dev but not in prod"))
+		return &f
+	}
+	return nil
+}
+
+func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
+	if p.Dev == nil || p.Prod == nil {
+		return nil // presence is another rule's business
+	}
+	dev, prod := any(p.Dev.Object), any(p.Prod.Object)
+	if len(r.paths) > 0 {
+		dev, prod = Project(dev, r.paths), Project(prod, r.paths)
+	}
+	if len(r.ignore) > 0 {
+		dev, prod = Prune(dev, r.ignore), Prune(prod, r.ignore)
+	}
+	dc, pc := drift.Comparable(dev), drift.Comparable(prod)
+	if reflect.DeepEqual(dc, pc) {
+		return nil // the common case, without go-cmp's reflection walk
+	}
+	diffs := drift.DiffFields(dev, prod)
+	if len(diffs) == 0 {
+		return nil
+	}
+	msg := diffs[0].Path + " differs"
+	if len(diffs) > 1 {
+		msg = fmt.Sprintf("%d fields differ: %s", len(diffs), joinPaths(diffs, 3))
+	}
+	f := r.NewFinding(p.ID, drift.FindingChanged, r.renderMessage(p.ID, p.Dev, p.Prod, msg))
+	f.Fields = diffs
+	return &f
+}
+
+func joinPaths(diffs []drift.FieldDiff, max int) string {
+	var ps []string
+	for i, d := range diffs {
+		if i == max {
+			ps = append(ps, fmt.Sprintf("and %d more", len(diffs)-max))
+			break
+		}
+		ps = append(ps, d.Path)
+	}
+	return strings.Join(ps, ", ")
+}
+
+func (r *Rule) checkCEL(p *drift.Pair) *drift.Finding {
+	ok, err := r.evalCEL(p.Dev, p.Prod)
+	if err != nil {
+		// Fail closed: an expression that cannot decide is a finding, never a pass.
+		f := r.NewFinding(p.ID, drift.FindingChanged, "CEL expression could not be evaluated: "+err.Error())
+		return &f
+	}
+	if ok {
+		return nil
+	}
+	kind := drift.FindingChanged
+	switch {
+	case p.Dev == nil:
+		kind = drift.FindingMissingInDev
+	case p.Prod == nil:
+		kind = drift.FindingExtraInDev
+	}
+	f := r.NewFinding(p.ID, kind, r.renderMessage(p.ID, p.Dev, p.Prod, "dev and prod disagree: "+r.Description))
+	return &f
+}
+
+// applyWaivers marks findings accepted by an active waiver, and reports
+// waivers that have expired or match nothing.
+func applyWaivers(res *drift.Result, sets []*RuleSet, now time.Time) {
+	var waivers []*Waiver
+	for _, s := range sets {
+		waivers = append(waivers, s.Waivers...)
+	}
+	used := make([]bool, len(waivers))
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		for j, w := range waivers {
+			if w.Rule != f.Rule || !globMatch(w.Object, f.Object.String()) || now.After(w.Expires.Time) {
+				continue
+			}
+			used[j] = true
+			f.Waiver = &drift.WaiverRef{Rule: w.Rule, Object: w.Object, Reason: w.Reason, Owner: w.Owner, Expires: w.Expires.Time}
+			break
+		}
+	}
+	for j, w := range waivers {
+		id := drift.ObjectID{Group: "driftgate.dev", Kind: "Waiver", Name: w.Where()}
+		switch {
+		case now.After(w.Expires.Time):
+			res.Findings = append(res.Findings, drift.Finding{Rule: w.Rule, Severity: drift.SeverityWarn, Check: "waiver", Kind: drift.FindingWaiver, Object: id,
+				Message: fmt.Sprintf("waiver for %s on %s (owner %s) expired on %s and no longer applies; renew it or fix the drift", w.Rule, w.Object, w.Owner, w.Expires.Format("2006-01-02"))})
+		case !used[j]:
+			res.Findings = append(res.Findings, drift.Finding{Rule: w.Rule, Severity: drift.SeverityInfo, Check: "waiver", Kind: drift.FindingWaiver, Object: id,
+				Message: fmt.Sprintf("waiver for %s on %s (owner %s) matches no finding; remove it", w.Rule, w.Object, w.Owner)})
+		}
+	}
+}
+
+var severityRank = map[string]int{drift.SeverityBlock: 0, drift.SeverityWarn: 1, drift.SeverityInfo: 2}
+
+// sortFindings orders findings by severity (waived last), object, then rule.
+func sortFindings(fs []drift.Finding) {
+	slices.SortStableFunc(fs, func(a, b drift.Finding) int {
+		ra, rb := severityRank[a.Severity], severityRank[b.Severity]
+		if a.Waiver != nil {
+			ra = 3
+		}
+		if b.Waiver != nil {
+			rb = 3
+		}
+		if ra != rb {
+			return ra - rb
+		}
+		if c := a.Object.Compare(b.Object); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Rule, b.Rule)
+	})
+}
