@@ -290,4 +290,3 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("want an error naming the file, got %v", err)
 	}
 }
-
