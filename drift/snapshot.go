@@ -64,8 +64,8 @@ type Scope struct {
 // KindRef names a kind, optionally within an API group. An empty Group
 // matches the kind in every group.
 type KindRef struct {
-	Group string `json:"group,omitempty"`
-	Kind  string `json:"kind"`
+	Group string `json:"group,omitempty" yaml:"group"`
+	Kind  string `json:"kind" yaml:"kind"`
 }
 
 // Matches reports whether the reference names group/kind.
@@ -80,6 +80,8 @@ var DefaultExcludes = []KindRef{
 	{Group: "discovery.k8s.io", Kind: "EndpointSlice"},
 	{Kind: "Endpoints"},
 	{Kind: "ComponentStatus"},
+	// The API server's record of each allocated ClusterIP: per cluster by design.
+	{Group: "networking.k8s.io", Kind: "IPAddress"},
 }
 
 // ResourceType is one listable API resource.

@@ -27,14 +27,23 @@ func (o *kubeOptions) AddFlags(fs *pflag.FlagSet) { o.flags.AddFlags(fs) }
 // restConfig returns the client config for context (or the flags' or
 // kubeconfig's current context when empty) and the context's name.
 func (o *kubeOptions) restConfig(context string) (*rest.Config, string, error) {
+	return o.restConfigFor(context, "")
+}
+
+// restConfigFor is restConfig with a kubeconfig file that overrides
+// --kubeconfig (an environment's own, from driftgate.yaml).
+func (o *kubeOptions) restConfigFor(context, kubeconfig string) (*rest.Config, string, error) {
 	f := o.flags
 	loader := f.ToRawKubeConfigLoader()
-	if context != "" {
+	if context != "" || kubeconfig != "" {
 		// An explicit context (context:NAME on the command line) keeps the
 		// kubeconfig path but none of the other overrides.
 		rules := clientcmd.NewDefaultClientConfigLoadingRules()
 		if f.KubeConfig != nil && *f.KubeConfig != "" {
 			rules.ExplicitPath = *f.KubeConfig
+		}
+		if kubeconfig != "" {
+			rules.ExplicitPath = kubeconfig
 		}
 		loader = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
 	}

@@ -75,6 +75,8 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 	cmd.AddCommand(
 		newVersionCmd(streams),
 		newSnapshotCmd(streams, g),
+		newDiffCmd(streams, g),
+		newRulesCmd(streams),
 	)
 	return cmd
 }

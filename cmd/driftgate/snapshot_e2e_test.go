@@ -82,13 +82,22 @@ func plantSnapshotScenario(t *testing.T, bed *testbed.Bed) string {
 	t.Helper()
 	ctx := context.Background()
 	ns := bed.Namespace(t, map[string]string{"pod-security.kubernetes.io/enforce": "baseline"})
-	if err := bed.Dev.ApplyManifest(ctx, "calico-gnp-crd.yaml", "", testbed.ManagerArgoCD, testbed.ServerSideApply); err != nil {
-		t.Fatal(err)
+	// Cluster-scoped objects are shared by every test of the package: the CRD
+	// goes to both clusters, and what only dev gets is removed afterwards.
+	for _, c := range bed.Clusters() {
+		if err := c.ApplyManifest(ctx, "calico-gnp-crd.yaml", "", testbed.ManagerArgoCD, testbed.ServerSideApply); err != nil {
+			t.Fatal(err)
+		}
 	}
 	gnp := []byte("apiVersion: crd.projectcalico.org/v1\nkind: GlobalNetworkPolicy\nmetadata: {name: " + ns + "-deny-egress}\nspec: {selector: all(), types: [Egress]}\n")
 	if err := bed.Dev.Apply(ctx, gnp, "", testbed.ManagerArgoCD, testbed.ServerSideApply); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := bed.Dev.Delete(context.Background(), gnp, ""); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
 	if err := bed.Dev.Apply(ctx, []byte(secretManifest()), ns, testbed.ManagerKubectlCreate, testbed.Create); err != nil {
 		t.Fatal(err)
 	}
@@ -187,9 +196,11 @@ func TestSnapshotRecordsForbiddenTypesAsUnobserved(t *testing.T) {
 	bed := testbed.Need(t)
 	ctx := context.Background()
 	ns := plantSnapshotScenario(t, bed)
-	if err := bed.Dev.GrantReadExcept(ctx, "no-netpol", schema.GroupResource{Group: "networking.k8s.io", Resource: "networkpolicies"}); err != nil {
+	cleanup, err := bed.Dev.GrantReadExcept(ctx, "no-netpol", schema.GroupResource{Group: "networking.k8s.io", Resource: "networkpolicies"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(cleanup)
 	cfg, err := bed.Dev.UserConfig("no-netpol")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,253 @@
+// Package config reads driftgate.yaml: the environments to compare, the
+// scope, dev-to-prod mapping, rule sets, waivers, override policy, incident
+// hooks and report pairs. Unknown keys are errors with file, line and column.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/yamlx"
+)
+
+// Identifiers of a config file.
+const (
+	APIVersion = "driftgate.dev/v1alpha1"
+	Kind       = "Config"
+	// DefaultFile is looked up in the working directory when --config is not given.
+	DefaultFile = "driftgate.yaml"
+)
+
+// Config is driftgate.yaml.
+type Config struct {
+	APIVersion   string                 `yaml:"apiVersion"`
+	Kind         string                 `yaml:"kind"`
+	Environments map[string]Environment `yaml:"environments"`
+	Scope        Scope                  `yaml:"scope"`
+	Mapping      drift.Mapping          `yaml:"mapping"`
+	// Rules are rule-set files, or "builtin"; default [builtin].
+	Rules     []string  `yaml:"rules"`
+	Waivers   string    `yaml:"waivers"`
+	Override  Override  `yaml:"override"`
+	Incidents Incidents `yaml:"incidents"`
+	Report    Report    `yaml:"report"`
+
+	// File is where the config was read from; empty for the defaults.
+	File string `yaml:"-"`
+}
+
+// Environment is one side: a kube context, a snapshot file or a folder of manifests.
+type Environment struct {
+	Context    string `yaml:"context"`
+	Kubeconfig string `yaml:"kubeconfig"`
+	Snapshot   string `yaml:"snapshot"`
+	Manifests  string `yaml:"manifests"`
+}
+
+// Source renders the environment in the DEV/PROD argument syntax.
+func (e Environment) Source() string {
+	switch {
+	case e.Context != "":
+		return "context:" + e.Context
+	case e.Snapshot != "":
+		return e.Snapshot
+	}
+	return e.Manifests
+}
+
+// Scope limits what is compared.
+type Scope struct {
+	Namespaces []string        `yaml:"namespaces"`
+	Exclude    []drift.KindRef `yaml:"exclude"`
+}
+
+// Override says who may override the gate and how tickets look.
+type Override struct {
+	AllowedBy     []string `yaml:"allowedBy"`
+	TicketPattern string   `yaml:"ticketPattern"`
+}
+
+// Incidents configures incident records and their delivery.
+type Incidents struct {
+	Dir   string `yaml:"dir"`
+	Hooks []Hook `yaml:"hooks"`
+}
+
+// Hook is one incident delivery.
+type Hook struct {
+	Type          string   `yaml:"type"`
+	URL           string   `yaml:"url"`
+	SecretEnv     string   `yaml:"secretEnv"`
+	RoutingKeyEnv string   `yaml:"routingKeyEnv"`
+	Command       []string `yaml:"command"`
+	Environment   string   `yaml:"environment"`
+	Required      bool     `yaml:"required"`
+	Timeout       string   `yaml:"timeout"`
+}
+
+// Report configures the nightly report.
+type Report struct {
+	Pairs   []ReportPair `yaml:"pairs"`
+	History string       `yaml:"history"`
+}
+
+// ReportPair is one dev/prod pair of the nightly report, by environment name.
+type ReportPair struct {
+	Name string `yaml:"name"`
+	Dev  string `yaml:"dev"`
+	Prod string `yaml:"prod"`
+}
+
+// Default is the configuration without a file: the built-in rules.
+func Default() *Config {
+	return &Config{APIVersion: APIVersion, Kind: Kind, Rules: []string{"builtin"}, Incidents: Incidents{Dir: ".driftgate/incidents"}}
+}
+
+// Find loads path, or driftgate.yaml in the working directory when path is
+// empty and that file exists, or the defaults.
+func Find(path string) (*Config, error) {
+	if path != "" {
+		return Load(path)
+	}
+	if _, err := os.Stat(DefaultFile); err == nil {
+		return Load(DefaultFile)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Default(), nil
+}
+
+// Load reads a config file, expands ${VAR} from the environment, and
+// resolves relative paths against the file's directory.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	c := Default()
+	c.Rules = nil
+	if err := yamlx.Decode(path, data, c); err != nil {
+		return nil, err
+	}
+	c.File = path
+	var doc yamlx.Node
+	_ = yamlx.Decode(path, data, &doc)
+	root := &doc
+	if len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if c.APIVersion != APIVersion || c.Kind != Kind {
+		return nil, yamlx.Errorf(path, root, "start the file with apiVersion: "+APIVersion+" and kind: "+Kind,
+			"not a driftgate config (apiVersion %q, kind %q)", c.APIVersion, c.Kind)
+	}
+	if len(c.Rules) == 0 {
+		c.Rules = []string{"builtin"}
+	}
+	expandEnv(reflect.ValueOf(c).Elem())
+	for name, e := range c.Environments {
+		n := 0
+		for _, v := range []string{e.Context, e.Snapshot, e.Manifests} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			return nil, yamlx.Errorf(path, lookup(root, "environments", name), "give exactly one of context, snapshot, manifests",
+				"environment %q has %d sources", name, n)
+		}
+	}
+	for i, p := range c.Report.Pairs {
+		for _, env := range []string{p.Dev, p.Prod} {
+			if _, ok := c.Environments[env]; !ok {
+				return nil, yamlx.Errorf(path, lookup(root, "report", "pairs").Content[i], "name an environment under environments",
+					"report pair %q names unknown environment %q", p.Name, env)
+			}
+		}
+	}
+	base := filepath.Dir(path)
+	resolve := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "~") {
+			*p = filepath.Join(base, *p)
+		}
+		if strings.HasPrefix(*p, "~/") {
+			if home, err := os.UserHomeDir(); err == nil {
+				*p = filepath.Join(home, (*p)[2:])
+			}
+		}
+	}
+	for name, e := range c.Environments {
+		resolve(&e.Kubeconfig)
+		resolve(&e.Snapshot)
+		resolve(&e.Manifests)
+		c.Environments[name] = e
+	}
+	for i := range c.Rules {
+		if c.Rules[i] != "builtin" {
+			resolve(&c.Rules[i])
+		}
+	}
+	resolve(&c.Waivers)
+	resolve(&c.Incidents.Dir)
+	resolve(&c.Report.History)
+	return c, nil
+}
+
+// lookup follows keys through mappings, returning the deepest node found.
+func lookup(n *yamlx.Node, keys ...string) *yamlx.Node {
+	for _, k := range keys {
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				n, found = n.Content[i+1], true
+				break
+			}
+		}
+		if !found {
+			return n
+		}
+	}
+	return n
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${VAR} in every string of v. The expanded values (hook
+// URLs with tokens in them) live only in memory; nothing writes them out.
+func expandEnv(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		if v.CanSet() && strings.Contains(v.String(), "${") {
+			v.SetString(envRef.ReplaceAllStringFunc(v.String(), func(m string) string {
+				return os.Getenv(m[2 : len(m)-1])
+			}))
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				expandEnv(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			expandEnv(v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			expandEnv(e)
+			v.SetMapIndex(k, e)
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			expandEnv(v.Elem())
+		}
+	}
+}

@@ -1,0 +1,117 @@
+// Package output renders a diff or gate result in every format driftgate
+// speaks: text for people, JSON for programs, Markdown for pull requests,
+// JUnit and SARIF for CI tabs, and GitHub workflow annotations.
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/driftgate/driftgate/drift"
+)
+
+// Formats.
+const (
+	Text     = "text"
+	JSON     = "json"
+	Markdown = "markdown"
+	JUnit    = "junit"
+	SARIF    = "sarif"
+	GitHub   = "github"
+)
+
+// Formats lists every format, for flag help, completion and validation.
+var Formats = []string{Text, JSON, Markdown, JUnit, SARIF, GitHub}
+
+// Options carry what a renderer needs besides the result.
+type Options struct {
+	// ToolVersion is driftgate's version, for SARIF and JUnit.
+	ToolVersion string
+	// Rules describes the rules that ran, for SARIF's rule table.
+	Rules []RuleInfo
+}
+
+// RuleInfo describes a rule for formats that list rules.
+type RuleInfo struct {
+	ID, Description, Severity string
+}
+
+// Validate reports whether format is known.
+func Validate(format string) error {
+	if !slices.Contains(Formats, format) {
+		return fmt.Errorf("unknown output format %q: use one of %v", format, Formats)
+	}
+	return nil
+}
+
+// Render writes res to w in format.
+func Render(w io.Writer, format string, res *drift.Result, opts Options) error {
+	switch format {
+	case Text:
+		return renderText(w, res)
+	case JSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	case Markdown:
+		return renderMarkdown(w, res)
+	case JUnit:
+		return renderJUnit(w, res, opts)
+	case SARIF:
+		return renderSARIF(w, res, opts)
+	case GitHub:
+		return renderGitHub(w, res)
+	}
+	return Validate(format)
+}
+
+// groups splits findings into severity groups, each by object, in order.
+type group struct {
+	title    string
+	findings []drift.Finding
+}
+
+func groupBySeverity(res *drift.Result) []group {
+	gs := []group{{title: "block"}, {title: "warn"}, {title: "info"}, {title: "waived"}}
+	for _, f := range res.Findings {
+		i := 2
+		switch {
+		case f.Waiver != nil:
+			i = 3
+		case f.Severity == drift.SeverityBlock:
+			i = 0
+		case f.Severity == drift.SeverityWarn:
+			i = 1
+		}
+		gs[i].findings = append(gs[i].findings, f)
+	}
+	return gs
+}
+
+func verdictLine(res *drift.Result) string {
+	s := res.Summary
+	switch res.Verdict {
+	case drift.VerdictCouldNotCheck:
+		return fmt.Sprintf("could not check: %d resource type(s) unobserved; nothing is proven (%d blocking, %d warning findings among what was seen)", len(res.Unobserved), s.Block, s.Warn)
+	case drift.VerdictBlocked:
+		return fmt.Sprintf("blocked: %d blocking, %d warning, %d info, %d waived", s.Block, s.Warn, s.Info, s.Waived)
+	}
+	return fmt.Sprintf("pass: dev reproduces prod (%d warning, %d info, %d waived)", s.Warn, s.Info, s.Waived)
+}
+
+// sideLine says where a side came from: "context dev", or a file with the
+// context it was captured from.
+func sideLine(s drift.Side) string {
+	switch {
+	case s.Location == "" || s.Location == "context:"+s.Context:
+		if s.Context != "" {
+			return "context " + s.Context
+		}
+		return s.Source
+	case s.Context != "":
+		return s.Location + " (context " + s.Context + ")"
+	}
+	return s.Location
+}

@@ -1,0 +1,84 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fatih/color"
+
+	"github.com/driftgate/driftgate/drift"
+)
+
+var (
+	blockColor  = color.New(color.FgRed, color.Bold)
+	warnColor   = color.New(color.FgYellow, color.Bold)
+	infoColor   = color.New(color.FgCyan)
+	waivedColor = color.New(color.FgHiBlack)
+	devColor    = color.New(color.FgRed)
+	prodColor   = color.New(color.FgGreen)
+	boldColor   = color.New(color.Bold)
+)
+
+// renderText writes findings grouped by severity, then object, and a
+// one-line verdict. Colour follows color.NoColor, decided once by the caller.
+func renderText(w io.Writer, res *drift.Result) error {
+	var b strings.Builder
+	if len(res.Unobserved) > 0 {
+		fmt.Fprintln(&b, blockColor.Sprint("COULD NOT CHECK"))
+		for _, u := range res.Unobserved {
+			where := ""
+			if u.Namespace != "" {
+				where = " in " + u.Namespace
+			}
+			fmt.Fprintf(&b, "  %s: %s%s: %s\n", u.Side, u.GroupKind(), where, u.Reason)
+		}
+		fmt.Fprintln(&b)
+	}
+	for _, g := range groupBySeverity(res) {
+		if len(g.findings) == 0 {
+			continue
+		}
+		label, c := strings.ToUpper(g.title), colorFor(g.title)
+		var last drift.ObjectID
+		for i, f := range g.findings {
+			if i == 0 || f.Object != last {
+				fmt.Fprintf(&b, "%s %s\n", c.Sprintf("%-6s", label), boldColor.Sprint(f.Object.String()))
+				last = f.Object
+			}
+			fmt.Fprintf(&b, "  %s: %s\n", f.Rule, f.Message)
+			if f.Waiver != nil {
+				fmt.Fprintf(&b, "    waived by %s until %s: %s\n", f.Waiver.Owner, f.Waiver.Expires.Format("2006-01-02"), f.Waiver.Reason)
+			}
+			for _, d := range f.Fields {
+				fmt.Fprintf(&b, "    %s\n      dev:  %s\n      prod: %s\n", d.Path, devColor.Sprint(d.DevString()), prodColor.Sprint(d.ProdString()))
+			}
+		}
+		fmt.Fprintln(&b)
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	verdict := verdictLine(res)
+	switch res.Verdict {
+	case drift.VerdictPass:
+		verdict = prodColor.Sprint(verdict)
+	default:
+		verdict = blockColor.Sprint(verdict)
+	}
+	fmt.Fprintf(&b, "%s (dev: %s, prod: %s)\n", verdict, sideLine(res.Dev), sideLine(res.Prod))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func colorFor(title string) *color.Color {
+	switch title {
+	case "block":
+		return blockColor
+	case "warn":
+		return warnColor
+	case "info":
+		return infoColor
+	}
+	return waivedColor
+}
