@@ -187,3 +187,19 @@ func TestValidate(t *testing.T) {
 		t.Errorf("Validate(yaml) = %v", err)
 	}
 }
+
+func TestLineDiff(t *testing.T) {
+	dev := "a\nb\nc\nd\ne\nf\n"
+	prod := "a\nb\nC\nd\ne\nf\ng\n"
+	got, ok := lineDiff(dev, prod)
+	want := []string{"  b", "- c", "+ C", "  d", "  ...", "  f", "+ g"}
+	if diff := cmp.Diff(want, got); diff != "" || !ok {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, ok := lineDiff("one line", "another"); ok {
+		t.Error("single-line strings should render whole")
+	}
+	if _, ok := lineDiff("a\nb", int64(3)); ok {
+		t.Error("a non-string should render whole")
+	}
+}

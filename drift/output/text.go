@@ -51,6 +51,22 @@ func renderText(w io.Writer, res *drift.Result) error {
 				fmt.Fprintf(&b, "    waived by %s until %s: %s\n", f.Waiver.Owner, f.Waiver.Expires.Format("2006-01-02"), f.Waiver.Reason)
 			}
 			for _, d := range f.Fields {
+				if lines, ok := lineDiff(d.Dev, d.Prod); ok {
+					fmt.Fprintf(&b, "    %s (- dev, + prod)\n", d.Path)
+					for _, l := range lines {
+						c := boldColor
+						switch l[0] {
+						case '-':
+							c = devColor
+						case '+':
+							c = prodColor
+						default:
+							c = waivedColor
+						}
+						fmt.Fprintf(&b, "      %s\n", c.Sprint(l))
+					}
+					continue
+				}
 				fmt.Fprintf(&b, "    %s\n      dev:  %s\n      prod: %s\n", d.Path, devColor.Sprint(d.DevString()), prodColor.Sprint(d.ProdString()))
 			}
 		}
