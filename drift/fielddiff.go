@@ -288,3 +288,72 @@ func sortedKeys(m map[string]any) []string {
 }
 
 func sortStrings(s []string) { slices.Sort(s) }
+
+// ValueAt returns the value at a path as renderPath and managed-field paths
+// spell it (spec.containers[name=app].image, metadata.labels["a.b/c"],
+// args[2]), or nil when absent.
+func ValueAt(obj any, path string) any {
+	cur := obj
+	for path != "" && cur != nil {
+		switch {
+		case strings.HasPrefix(path, `["`):
+			end := strings.Index(path, `"]`)
+			if end < 0 {
+				return nil
+			}
+			key, err := strconv.Unquote(path[1 : end+1])
+			if err != nil {
+				return nil
+			}
+			m, _ := cur.(map[string]any)
+			cur, path = m[key], path[end+2:]
+		case strings.HasPrefix(path, "["):
+			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				return nil
+			}
+			sel := path[1:end]
+			path = path[end+1:]
+			list, _ := cur.([]any)
+			cur = nil
+			if strings.Contains(sel, "=") {
+				for _, it := range list {
+					if itemMatches(it, sel) {
+						cur = it
+						break
+					}
+				}
+			} else if i, err := strconv.Atoi(sel); err == nil && i >= 0 && i < len(list) {
+				cur = list[i]
+			}
+		default:
+			path = strings.TrimPrefix(path, ".")
+			end := strings.IndexAny(path, ".[")
+			if end < 0 {
+				end = len(path)
+			}
+			m, _ := cur.(map[string]any)
+			cur, path = m[path[:end]], path[end:]
+		}
+	}
+	return cur
+}
+
+// itemMatches reports whether a list item fits a selector "k=v,k2=v2", or
+// "=v" for an item of a set.
+func itemMatches(item any, sel string) bool {
+	if v, ok := strings.CutPrefix(sel, "="); ok {
+		return fmt.Sprint(item) == v
+	}
+	m, ok := item.(map[string]any)
+	if !ok {
+		return false
+	}
+	for _, kv := range strings.Split(sel, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		if fmt.Sprint(m[k]) != v {
+			return false
+		}
+	}
+	return true
+}

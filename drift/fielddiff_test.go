@@ -104,3 +104,23 @@ func decodeYAML(t *testing.T, s string) map[string]any {
 }
 
 func yamlUnmarshal(b []byte, v *map[string]any) error { return yaml.Unmarshal(b, v) }
+
+func TestValueAt(t *testing.T) {
+	t.Parallel()
+	obj := decodeYAML(t, `spec:
+  containers: [{name: app, image: "a:1", args: [x, "y"], ports: [{containerPort: 53, protocol: UDP}, {containerPort: 53, protocol: TCP, name: tcp}]}]
+metadata: {labels: {app.kubernetes.io/name: web}, finalizers: [keep]}`)
+	tests := map[string]any{
+		"spec.containers[name=app].image":           "a:1",
+		"spec.containers[name=app].args[1]":         "y",
+		`metadata.labels["app.kubernetes.io/name"]`: "web",
+		"metadata.finalizers[=keep]":                "keep",
+		"spec.containers[name=other].image":         nil,
+		"spec.nothing.here":                         nil,
+	}
+	for path, want := range tests {
+		if got := ValueAt(obj, path); !cmp.Equal(want, got) {
+			t.Errorf("ValueAt(%s) = %v, want %v", path, got, want)
+		}
+	}
+}

@@ -265,10 +265,14 @@ func leafPaths(fields map[string]any, max int) []string {
 func joinFieldPath(prefix, k string) string {
 	switch {
 	case strings.HasPrefix(k, "f:"):
-		if prefix == "" {
-			return k[2:]
+		name := k[2:]
+		if strings.ContainsAny(name, ".[]= ") {
+			return prefix + "[" + strconv.Quote(name) + "]"
 		}
-		return prefix + "." + k[2:]
+		if prefix == "" {
+			return name
+		}
+		return prefix + "." + name
 	case strings.HasPrefix(k, "k:"):
 		var key map[string]any
 		if json.Unmarshal([]byte(k[2:]), &key) == nil {

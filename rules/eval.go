@@ -168,13 +168,34 @@ func objectLabels(o *drift.Object) map[string]string {
 
 func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.Finding, error) {
 	if sc, ok := semanticChecks[r.Check]; ok {
-		var matched []drift.Pair
+		// A semantic check sees every pair in scope (a policy in one
+		// namespace selects peers in others); the rule's match then decides
+		// which of its findings this rule reports.
+		fs, err := sc(r, pairs, dev, prod)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[drift.ObjectID]*drift.Pair, len(pairs))
 		for i := range pairs {
-			if r.matchesPair(&pairs[i]) {
-				matched = append(matched, pairs[i])
+			byID[pairs[i].ID] = &pairs[i]
+		}
+		kept := fs[:0]
+		for _, f := range fs {
+			p, ok := byID[f.Object]
+			if !ok {
+				p = &drift.Pair{ID: f.Object}
+			}
+			if p.Dev == nil && p.Prod == nil {
+				if r.Match.matches(f.Object, nil, nil) {
+					kept = append(kept, f)
+				}
+				continue
+			}
+			if r.matchesPair(p) {
+				kept = append(kept, f)
 			}
 		}
-		return sc(r, matched, dev, prod)
+		return kept, nil
 	}
 	var out []drift.Finding
 	for i := range pairs {

@@ -102,16 +102,16 @@ func TestEvaluateBuiltin(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"block leftovers shop/ConfigMap/debug extra-in-dev",
 		"block missing-in-dev shop/ConfigMap/settings missing-in-dev",
 		"block secret-keys shop/Secret/db changed",
 		"block workload-spec shop/Deployment.apps/web changed spec.template.spec.containers[name=app].image",
-		"warn extra-in-dev shop/ConfigMap/debug extra-in-dev",
 		"info workload-replicas shop/Deployment.apps/web changed spec.replicas",
 	}
 	if diff := cmp.Diff(want, summary(res.Findings)); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
-	if res.Verdict != drift.VerdictBlocked || res.Summary != (drift.Summary{Block: 3, Warn: 1, Info: 1}) {
+	if res.Verdict != drift.VerdictBlocked || res.Summary != (drift.Summary{Block: 4, Info: 1}) {
 		t.Errorf("verdict %s, summary %+v", res.Verdict, res.Summary)
 	}
 	for _, f := range res.Findings {

@@ -72,6 +72,10 @@ type Rule struct {
 	// when they agree, and a text/template message for when it is not.
 	Expression string `yaml:"expression"`
 	Message    string `yaml:"message"`
+	// Unmanaged: field managers (globs) that mean a change by hand, and
+	// deploy tools trusted over them; defaults in README.
+	ManualManagers  []string `yaml:"manualManagers"`
+	TrustedManagers []string `yaml:"trustedManagers"`
 
 	paths, ignore []Path
 	program       cel.Program
@@ -225,6 +229,9 @@ func (r *Rule) compile(file string, n *yamlx.Node) error {
 	}
 	if (len(r.Paths) > 0 || len(r.Ignore) > 0) && r.Check != CheckFields {
 		return errAt("paths", "paths and ignore apply to check: fields", "rule %s: paths and ignore need check: fields", r.ID)
+	}
+	if (len(r.ManualManagers) > 0 || len(r.TrustedManagers) > 0) && r.Check != CheckUnmanaged {
+		return errAt("manualManagers", "manualManagers and trustedManagers apply to check: unmanaged", "rule %s: manager lists need check: unmanaged", r.ID)
 	}
 	if (r.Expression != "") != (r.Check == CheckCEL) {
 		return errAt("expression", "check: cel needs an expression, and only it", "rule %s: expression goes with check: cel", r.ID)

@@ -54,7 +54,7 @@ func renderText(w io.Writer, res *drift.Result) error {
 				if lines, ok := lineDiff(d.Dev, d.Prod); ok {
 					fmt.Fprintf(&b, "    %s (- dev, + prod)\n", d.Path)
 					for _, l := range lines {
-						c := boldColor
+						var c *color.Color
 						switch l[0] {
 						case '-':
 							c = devColor

@@ -1,0 +1,384 @@
+package netpol
+
+import (
+	"encoding/binary"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Severities and directions of a Difference.
+const (
+	// SeverityBlock marks traffic dev allows and prod denies: testing on dev
+	// would succeed where prod fails.
+	SeverityBlock = "block"
+	// SeverityWarn marks traffic dev denies and prod allows: dev is stricter.
+	SeverityWarn = "warn"
+	// DirectionEgress says the source's egress policies decided it.
+	DirectionEgress = "egress"
+	// DirectionIngress says the destination's ingress policies decided it.
+	DirectionIngress = "ingress"
+)
+
+// Endpoint is one end of a connection: a workload in both environments, or an
+// external address range.
+type Endpoint struct {
+	// Namespace, Kind and Name identify a workload; empty for external ranges.
+	Namespace string `json:"namespace,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	Name      string `json:"name,omitempty"`
+	// DNS is true when the workload serves cluster DNS (the kube-system
+	// kube-dns Service selects it), since that traffic is what breaks first.
+	DNS bool `json:"dns,omitempty"`
+	// CIDR is the external range, with the nested ranges in Except not part
+	// of it: an atom of the ipBlock boundaries of both environments.
+	CIDR   string   `json:"cidr,omitempty"`
+	Except []string `json:"except,omitempty"`
+}
+
+// String renders a workload as namespace/Kind/name and a range as its CIDR,
+// followed by "except ..." when ranges are carved out.
+func (e Endpoint) String() string {
+	if e.CIDR == "" {
+		return e.Namespace + "/" + e.Kind + "/" + e.Name
+	}
+	if len(e.Except) == 0 {
+		return e.CIDR
+	}
+	return e.CIDR + " except " + strings.Join(e.Except, ", ")
+}
+
+// describe names the endpoint for a sentence.
+func (e Endpoint) describe() string {
+	switch {
+	case e.CIDR != "":
+		return "external " + e.String()
+	case e.DNS:
+		return e.String() + " (cluster DNS)"
+	default:
+		return e.String()
+	}
+}
+
+// Difference is connectivity one environment allows and the other denies,
+// for one source and destination, over the ports that differ the same way.
+type Difference struct {
+	// Severity is SeverityBlock when dev allows what prod denies and
+	// SeverityWarn when dev denies what prod allows.
+	Severity string `json:"severity"`
+	// Direction is where the denying environment stops the traffic: egress
+	// of the source, or (when egress lets it out) ingress of the destination.
+	Direction   string   `json:"direction"`
+	Source      Endpoint `json:"source"`
+	Destination Endpoint `json:"destination"`
+	// Port lists the differing ports as "TCP/8080", "UDP/53",
+	// "TCP/5000-5010", comma-separated; "any" for every port, and
+	// "any except UDP/53, TCP/53" when that list is the shorter one.
+	Port string `json:"port"`
+	// DevPolicies and ProdPolicies are the namespace/name of the policies that
+	// decided it in Direction: on the denying side those isolating the pod, on
+	// the allowing side those whose rules allow it (none when no policy
+	// isolates the pod there). Differences may share these slices; treat them
+	// as read-only.
+	DevPolicies  []string `json:"devPolicies,omitempty"`
+	ProdPolicies []string `json:"prodPolicies,omitempty"`
+	// Message is one sentence naming source, destination, port and policies.
+	Message string `json:"message"`
+}
+
+// Compare computes, for the workloads present in both environments (matched
+// by namespace/kind/name), every connection each allows and reports the
+// differences. External ranges take part as egress destinations and ingress
+// sources. Differences are sorted by source, then destination (workloads by
+// namespace/kind/name, then external ranges, IPv4 first), then severity
+// (block first) and direction (egress first). A nil environment gives no
+// differences: there is nothing to compare.
+func Compare(dev, prod *Environment) []Difference {
+	if dev == nil || prod == nil {
+		return nil
+	}
+	u := newUniverse(dev, prod)
+	if u.n == 0 {
+		return nil
+	}
+	d, p := u.compile(dev), u.compile(prod)
+	return u.compare(d, p)
+}
+
+// worker holds one goroutine's buffers and caches, so the pair loop neither
+// allocates nor locks.
+type worker struct {
+	u         *universe
+	dev, prod *compiled
+	// Per environment: what egress (E) and ingress (I) allow, and both (A).
+	devE, devI, devA, prodE, prodI, prodA bitset
+	// diff, part and tmp hold the differing ports while findings are built.
+	diff, part, tmp bitset
+	// formatted caches port-set strings by the set's bytes in key.
+	key       []byte
+	formatted map[string]string
+}
+
+func (u *universe) newWorker(dev, prod *compiled) *worker {
+	n := u.ports.bits
+	return &worker{
+		u: u, dev: dev, prod: prod,
+		devE: newBitset(n), devI: newBitset(n), prodE: newBitset(n), prodI: newBitset(n),
+		devA: newBitset(n), prodA: newBitset(n), diff: newBitset(n), part: newBitset(n), tmp: newBitset(n),
+		formatted: map[string]string{},
+	}
+}
+
+// format renders a port set, remembering the answer: the same few sets recur
+// across thousands of findings.
+func (w *worker) format(b bitset) string {
+	w.key = w.key[:0]
+	for _, x := range b {
+		w.key = binary.LittleEndian.AppendUint64(w.key, x)
+	}
+	if s, ok := w.formatted[string(w.key)]; ok {
+		return s
+	}
+	s := w.u.ports.format(b)
+	w.formatted[string(w.key)] = s
+	return s
+}
+
+// compare walks every (source, destination) pair whose connectivity can
+// differ and collects the differences, ordered by source, destination,
+// severity and direction.
+//
+// Most pairs are settled without evaluation. A source whose egress grants
+// (or lack of isolation) are identical in both environments can only differ
+// towards a destination whose ingress grants or named ports differ; every
+// other source is evaluated against every endpoint.
+func (u *universe) compare(dev, prod *compiled) []Difference {
+	// srcSame: the egress grants of i are equal. namedSame: named ports
+	// resolve equally at i, which egress towards i depends on too. dstSame:
+	// the ingress grants of i and its named ports are equal.
+	srcSame := make([]bool, u.endpoints)
+	namedSame := make([]bool, u.endpoints)
+	dstSame := make([]bool, u.endpoints)
+	var changedDst []int
+	for i := range u.endpoints {
+		if i >= u.n {
+			// External ranges have no policies or ports of their own.
+			srcSame[i], namedSame[i], dstSame[i] = true, true, true
+			continue
+		}
+		srcSame[i] = dev.egIso[i] == prod.egIso[i] && slices.Equal(dev.egGrants[i], prod.egGrants[i])
+		namedSame[i] = slices.Equal(dev.named[i], prod.named[i])
+		dstSame[i] = namedSame[i] && dev.inIso[i] == prod.inIso[i] && slices.Equal(dev.inGrants[i], prod.inGrants[i])
+		if !dstSame[i] {
+			changedDst = append(changedDst, i)
+		}
+	}
+	rows := make([][]Difference, u.endpoints)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const chunk = 8
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			w := u.newWorker(dev, prod)
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= u.endpoints {
+					return
+				}
+				for s := start; s < min(start+chunk, u.endpoints); s++ {
+					var row []Difference
+					if srcSame[s] {
+						for _, d := range changedDst {
+							row = w.comparePair(s, d, namedSame[d], false, row)
+						}
+					} else {
+						for d := range u.endpoints {
+							row = w.comparePair(s, d, false, dstSame[d], row)
+						}
+					}
+					rows[s] = row
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return slices.Concat(rows...)
+}
+
+// comparePair evaluates s→d in both environments and appends up to four
+// differences: block and warn, each split by the direction that denies.
+// egSame and inSame say the two environments' egress of s, or ingress of d,
+// are known to be equal, so each is evaluated once.
+func (w *worker) comparePair(s, d int, egSame, inSame bool, out []Difference) []Difference {
+	u := w.u
+	if s >= u.n && d >= u.n {
+		return out // traffic between two external ranges is not the cluster's
+	}
+	w.dev.egress(s, d, w.devE)
+	if egSame {
+		copy(w.prodE, w.devE)
+	} else {
+		w.prod.egress(s, d, w.prodE)
+	}
+	// Under a default deny most pairs never leave the source in either
+	// environment; ingress cannot change that.
+	if w.devE.empty() && w.prodE.empty() {
+		return out
+	}
+	w.dev.ingress(s, d, w.devI)
+	if inSame {
+		copy(w.prodI, w.devI)
+	} else {
+		w.prod.ingress(s, d, w.prodI)
+	}
+	copy(w.devA, w.devE)
+	w.devA.and(w.devI)
+	copy(w.prodA, w.prodE)
+	w.prodA.and(w.prodI)
+	if slices.Equal(w.devA, w.prodA) {
+		return out
+	}
+	// block: dev allows, prod denies.
+	copy(w.diff, w.devA)
+	w.diff.andNot(w.prodA)
+	out = w.split(SeverityBlock, w.dev, w.prod, w.prodE, s, d, out)
+	// warn: prod allows, dev denies.
+	copy(w.diff, w.prodA)
+	w.diff.andNot(w.devA)
+	return w.split(SeverityWarn, w.prod, w.dev, w.devE, s, d, out)
+}
+
+// split turns the ports in w.diff, which allowing lets through and denying
+// does not, into an egress finding (ports denying's egress refuses) and an
+// ingress finding (the rest, refused by denying's ingress).
+func (w *worker) split(severity string, allowing, denying *compiled, denyingE bitset, s, d int, out []Difference) []Difference {
+	if w.diff.empty() {
+		return out
+	}
+	for _, dir := range []string{DirectionEgress, DirectionIngress} {
+		copy(w.part, w.diff)
+		if dir == DirectionEgress {
+			w.part.andNot(denyingE)
+		} else {
+			w.part.and(denyingE)
+		}
+		if w.part.empty() {
+			continue
+		}
+		allowPols, allowIso := allowing.allowedBy(dir, s, d, w.part, w.tmp)
+		// The denying side isolates the pod: the source for egress, the
+		// destination (always a workload then) for ingress.
+		var denyPols []string
+		if dir == DirectionEgress {
+			denyPols = denying.egPols[s]
+		} else {
+			denyPols = denying.inPols[d]
+		}
+		diff := Difference{
+			Severity:    severity,
+			Direction:   dir,
+			Source:      w.u.eps[s],
+			Destination: w.u.eps[d],
+			Port:        w.format(w.part),
+		}
+		if severity == SeverityBlock {
+			diff.DevPolicies, diff.ProdPolicies = allowPols, denyPols
+		} else {
+			diff.DevPolicies, diff.ProdPolicies = denyPols, allowPols
+		}
+		diff.Message = message(diff, w.u.desc[s], w.u.desc[d], allowIso, allowPols, denyPols)
+		out = append(out, diff)
+	}
+	return out
+}
+
+// allowedBy names the policies whose rules allow some of ports for s→d in
+// dir, and reports whether the pod is isolated there at all (when it is not,
+// no policy is needed to allow it).
+func (c *compiled) allowedBy(dir string, s, d int, ports, tmp bitset) ([]string, bool) {
+	var grants []*grant
+	peer := d
+	switch {
+	case dir == DirectionEgress && s < c.u.n && c.egIso[s]:
+		grants = c.eg[s]
+	case dir == DirectionIngress && d < c.u.n && c.inIso[d]:
+		grants, peer = c.in[d], s
+	default:
+		return nil, false
+	}
+	var idx []int
+	for _, g := range grants {
+		clear(tmp)
+		if c.contribution(g, peer, d, tmp) && tmp.intersects(ports) {
+			idx = append(idx, g.policy)
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	var out []string
+	for _, pi := range idx {
+		out = append(out, c.ids[pi])
+	}
+	return out, true
+}
+
+// message writes the one-sentence explanation of a difference. It is built
+// by hand rather than with fmt because a drifted cluster can have hundreds
+// of thousands of findings.
+func message(d Difference, src, dst string, allowIso bool, allowPols, denyPols []string) string {
+	allowing, denying := "dev", "prod"
+	if d.Severity == SeverityWarn {
+		allowing, denying = "prod", "dev"
+	}
+	pod := src
+	if d.Direction == DirectionIngress {
+		pod = dst
+	}
+	var b strings.Builder
+	b.Grow(200 + 2*len(pod) + len(d.Port) + 40*(len(allowPols)+len(denyPols)))
+	for _, s := range []string{allowing, " allows ", src, " to reach ", dst, " on "} {
+		b.WriteString(s)
+	}
+	if d.Port == "any" {
+		b.WriteString("any port")
+	} else {
+		b.WriteString(d.Port)
+	}
+	for _, s := range []string{", but ", denying, " denies it at ", d.Direction, ": ", pod, " is isolated there by "} {
+		b.WriteString(s)
+	}
+	writePolicies(&b, denyPols)
+	for _, s := range []string{" and no rule allows it, while in ", allowing, " "} {
+		b.WriteString(s)
+	}
+	if allowIso {
+		writePolicies(&b, allowPols)
+		b.WriteString(pick(len(allowPols), " allows it", " allow it"))
+	} else {
+		for _, s := range []string{"no ", d.Direction, " policy selects ", pod} {
+			b.WriteString(s)
+		}
+	}
+	return b.String()
+}
+
+// writePolicies names policies for a sentence.
+func writePolicies(b *strings.Builder, ids []string) {
+	b.WriteString(pick(len(ids), "policy ", "policies "))
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(id)
+	}
+}
+
+// pick chooses the singular or plural form for n.
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

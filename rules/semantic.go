@@ -1,0 +1,190 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/leftover"
+	"github.com/driftgate/driftgate/drift/netpol"
+)
+
+func init() {
+	semanticChecks[CheckNetworkPolicy] = checkNetworkPolicy
+	semanticChecks[CheckUnmanaged] = checkUnmanaged
+	semanticChecks[CheckCorefile] = checkCorefile
+}
+
+// sides splits pairs into dev's and prod's objects (dev's already mapped to prod's names).
+func sides(pairs []drift.Pair) (dev, prod []map[string]any) {
+	for _, p := range pairs {
+		if p.Dev != nil {
+			dev = append(dev, p.Dev.Object)
+		}
+		if p.Prod != nil {
+			prod = append(prod, p.Prod.Object)
+		}
+	}
+	return dev, prod
+}
+
+// severityAtMost lowers a check's own severity to the rule's when the rule
+// is less strict (a team may run the check as warn).
+func severityAtMost(own, rule string) string {
+	if severityRank[own] < severityRank[rule] {
+		return rule
+	}
+	return own
+}
+
+// cniPolicyGroups hold the policy kinds of CNIs whose semantics driftgate
+// does not model; a field comparison and presence are reported instead.
+var cniPolicyGroups = map[string]bool{"crd.projectcalico.org": true, "projectcalico.org": true, "cilium.io": true}
+
+func isCNIPolicy(id drift.ObjectID) bool {
+	return cniPolicyGroups[id.Group] && (strings.Contains(id.Kind, "Policy") || strings.Contains(id.Kind, "NetworkSet"))
+}
+
+func checkNetworkPolicy(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
+	devObjs, prodObjs := sides(pairs)
+	de, err := netpol.Build(devObjs)
+	if err != nil {
+		return nil, fmt.Errorf("reading dev's network policies: %w", err)
+	}
+	pe, err := netpol.Build(prodObjs)
+	if err != nil {
+		return nil, fmt.Errorf("reading prod's network policies: %w", err)
+	}
+	out := groupConnections(r, netpol.Compare(de, pe))
+	for i := range pairs {
+		p := &pairs[i]
+		if !isCNIPolicy(p.ID) {
+			continue
+		}
+		switch {
+		case p.Dev == nil:
+			out = append(out, r.NewFinding(p.ID, drift.FindingMissingInDev, "CNI policy exists in prod but not in dev: dev allows traffic prod's CNI may deny"))
+		case p.Prod == nil:
+			out = append(out, r.NewFinding(p.ID, drift.FindingExtraInDev, "CNI policy exists only in dev: dev denies or allows traffic prod does not"))
+		default:
+			dev, prod := p.Dev.Object["spec"], p.Prod.Object["spec"]
+			if diffs := drift.DiffFields(map[string]any{"spec": dev}, map[string]any{"spec": prod}); len(diffs) > 0 {
+				f := r.NewFinding(p.ID, drift.FindingChanged, fmt.Sprintf("CNI policy differs (%d fields; compared field by field, not by traffic)", len(diffs)))
+				f.Fields = diffs
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
+func workloadGroup(kind string) string {
+	switch kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet":
+		return "apps"
+	case "Job", "CronJob":
+		return "batch"
+	}
+	return ""
+}
+
+func checkUnmanaged(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
+	var out []drift.Finding
+	for _, p := range leftover.Check(pairs, leftover.Options{Manual: r.ManualManagers, Trusted: r.TrustedManagers}) {
+		f := r.NewFinding(p.Object, p.Kind, p.Message)
+		// A leftover is wrong as a whole; for a change by hand, show each
+		// field the manual manager owns with both values.
+		if pair := findPair(pairs, p.Object); pair != nil && pair.Dev != nil && pair.Prod != nil {
+			for _, m := range p.Manual {
+				for _, path := range m.Paths {
+					d := drift.FieldDiff{Path: path, Dev: drift.ValueAt(pair.Dev.Object, path)}
+					if pair.Prod != nil {
+						d.Prod = drift.ValueAt(pair.Prod.Object, path)
+					}
+					f.Fields = append(f.Fields, d)
+				}
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+func findPair(pairs []drift.Pair, id drift.ObjectID) *drift.Pair {
+	for i := range pairs {
+		if pairs[i].ID == id {
+			return &pairs[i]
+		}
+	}
+	return nil
+}
+
+// connectionGroup gathers the differences one workload's policies decide
+// the same way, so a default-deny egress in prod reads as one finding about
+// the workload listing every destination, not one finding per destination.
+type connectionGroup struct {
+	severity, direction string
+	subject             netpol.Endpoint
+	devPolicies         []string
+	prodPolicies        []string
+	diffs               []netpol.Difference
+}
+
+func groupConnections(r *Rule, diffs []netpol.Difference) []drift.Finding {
+	var groups []*connectionGroup
+	index := map[string]*connectionGroup{}
+	for _, d := range diffs {
+		subject := d.Source
+		if d.Direction == "ingress" || subject.Kind == "" {
+			subject = d.Destination
+		}
+		key := strings.Join([]string{d.Severity, d.Direction, subject.String(), strings.Join(d.DevPolicies, ","), strings.Join(d.ProdPolicies, ",")}, "|")
+		g, ok := index[key]
+		if !ok {
+			g = &connectionGroup{severity: d.Severity, direction: d.Direction, subject: subject, devPolicies: d.DevPolicies, prodPolicies: d.ProdPolicies}
+			index[key] = g
+			groups = append(groups, g)
+		}
+		g.diffs = append(g.diffs, d)
+	}
+	var out []drift.Finding
+	for _, g := range groups {
+		id := drift.ObjectID{Group: workloadGroup(g.subject.Kind), Kind: g.subject.Kind, Namespace: g.subject.Namespace, Name: g.subject.Name}
+		f := r.NewFinding(id, drift.FindingChanged, g.message())
+		f.Severity = severityAtMost(g.severity, r.Severity)
+		for _, d := range g.diffs {
+			peer, verb := d.Destination, "to"
+			if g.direction == "ingress" {
+				peer, verb = d.Source, "from"
+			}
+			allowed, denied := "allowed on "+d.Port, "denied"
+			dev, prod := any(allowed), any(denied)
+			if d.Severity != netpol.SeverityBlock {
+				dev, prod = denied, allowed
+			}
+			f.Fields = append(f.Fields, drift.FieldDiff{Path: fmt.Sprintf("%s %s %s", g.direction, verb, peer), Dev: dev, Prod: prod})
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func (g *connectionGroup) message() string {
+	n := len(g.diffs)
+	peers := "peer"
+	if n != 1 {
+		peers = "peers"
+	}
+	policies := func(env string, ps []string) string {
+		if len(ps) == 0 {
+			return "in " + env + " no " + g.direction + " policy selects it"
+		}
+		return env + " policies " + strings.Join(ps, ", ")
+	}
+	if g.severity == netpol.SeverityBlock {
+		return fmt.Sprintf("dev allows %s traffic that prod denies, with %d %s (%s; %s): a test on dev cannot see what prod will refuse",
+			g.direction, n, peers, policies("prod", g.prodPolicies), policies("dev", g.devPolicies))
+	}
+	return fmt.Sprintf("dev denies %s traffic that prod allows, with %d %s (%s; %s): dev is stricter than prod",
+		g.direction, n, peers, policies("dev", g.devPolicies), policies("prod", g.prodPolicies))
+}
