@@ -26,6 +26,8 @@ type compareOptions struct {
 	// Set by Complete.
 	cfg  *config.Config
 	sets []*rules.RuleSet
+	// kubeOpts are the command's kube flags, for hooks that reach a cluster.
+	kubeOpts *kubeOptions
 }
 
 func (o *compareOptions) AddFlags(fs *pflag.FlagSet) {
@@ -105,6 +107,7 @@ type diffOptions struct {
 
 func newDiffCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
 	o := &diffOptions{streams: streams, global: g, kube: newKubeOptions()}
+	o.kubeOpts = o.kube
 	cmd := &cobra.Command{
 		Use:   "diff DEV PROD",
 		Short: "Compare dev with prod against the rule set",

@@ -77,6 +77,8 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 		newSnapshotCmd(streams, g),
 		newDiffCmd(streams, g),
 		newRulesCmd(streams),
+		newGateCmd(streams, g),
+		newIncidentsCmd(streams),
 	)
 	return cmd
 }

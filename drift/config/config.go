@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/internal/yamlx"
@@ -163,6 +165,22 @@ func Load(path string) (*Config, error) {
 				"environment %q has %d sources", name, n)
 		}
 	}
+	if c.Override.TicketPattern != "" {
+		if _, err := regexp.Compile(c.Override.TicketPattern); err != nil {
+			return nil, yamlx.Errorf(path, lookup(root, "override", "ticketPattern"), "a Go regular expression such as ^INC-[0-9]+$", "invalid ticketPattern: %v", err)
+		}
+	}
+	hooks := lookup(root, "incidents", "hooks")
+	for i, h := range c.Incidents.Hooks {
+		if !slices.Contains(hookTypes, h.Type) {
+			return nil, yamlx.Errorf(path, itemOf(hooks, i), "one of "+strings.Join(hookTypes, ", "), "unknown hook type %q", h.Type)
+		}
+		if h.Timeout != "" {
+			if _, err := time.ParseDuration(h.Timeout); err != nil {
+				return nil, yamlx.Errorf(path, itemOf(hooks, i), "a duration such as 10s", "invalid hook timeout %q", h.Timeout)
+			}
+		}
+	}
 	for i, p := range c.Report.Pairs {
 		for _, env := range []string{p.Dev, p.Prod} {
 			if _, ok := c.Environments[env]; !ok {
@@ -197,6 +215,16 @@ func Load(path string) (*Config, error) {
 	resolve(&c.Incidents.Dir)
 	resolve(&c.Report.History)
 	return c, nil
+}
+
+// hookTypes are the incident hook types (see drift/incident).
+var hookTypes = []string{"webhook", "slack", "pagerduty", "exec", "kubernetes-event"}
+
+func itemOf(seq *yamlx.Node, i int) *yamlx.Node {
+	if i < len(seq.Content) {
+		return seq.Content[i]
+	}
+	return seq
 }
 
 // lookup follows keys through mappings, returning the deepest node found.

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/driftgate/driftgate/drift/config"
+	"github.com/driftgate/driftgate/drift/incident"
+)
+
+func newIncidentsCmd(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &compareOptions{kubeOpts: newKubeOptions()}
+	cmd := &cobra.Command{
+		Use:   "incidents",
+		Short: "List, show, verify and re-deliver incident records of overrides",
+	}
+	cmd.PersistentFlags().StringVar(&o.configFile, "config", "", "config file (default: ./driftgate.yaml when present)")
+	o.kubeOpts.AddFlags(cmd.PersistentFlags())
+	load := func() (*incident.Store, error) {
+		cfg, err := config.Find(o.configFile)
+		if err != nil {
+			return nil, err
+		}
+		o.cfg = cfg
+		return &incident.Store{Dir: cfg.Incidents.Dir}, nil
+	}
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List incident records, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			store, err := load()
+			if err != nil {
+				return err
+			}
+			recs, err := store.List()
+			if err != nil {
+				return err
+			}
+			pending := map[string]int{}
+			if entries, err := o.deliverer(store).Outbox(); err == nil {
+				for _, e := range entries {
+					pending[e.ID]++
+				}
+			}
+			tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tTIME\tWHO\tTICKET\tFINDINGS\tUNDELIVERED\tREASON")
+			for _, r := range recs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID, r.Time.Format("2006-01-02 15:04"), r.Who.Name, r.Ticket, len(r.Findings), pending[r.ID], oneLine(r.Reason, 60))
+			}
+			return tw.Flush()
+		},
+	})
+	var showJSON bool
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one incident record (an id or a unique prefix)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			store, err := load()
+			if err != nil {
+				return err
+			}
+			r, err := store.Get(args[0])
+			if err != nil {
+				return err
+			}
+			if showJSON {
+				enc := json.NewEncoder(streams.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			fmt.Fprintf(streams.Out, "%s\n\n", r.SummaryLine())
+			fmt.Fprintf(streams.Out, "time:   %s\nwho:    %s (%s)\nticket: %s\ndev:    %s %s\nprod:   %s %s\n", r.Time.Format("2006-01-02 15:04:05 MST"), r.Who.Name, r.Who.Source, r.Ticket, r.Dev.Location, r.Dev.Digest, r.Prod.Location, r.Prod.Digest)
+			if r.Who.Commit != "" || r.Who.PipelineURL != "" {
+				fmt.Fprintf(streams.Out, "commit: %s\npipeline: %s\n", r.Who.Commit, r.Who.PipelineURL)
+			}
+			fmt.Fprintf(streams.Out, "\noverridden findings:\n")
+			for _, f := range r.Findings {
+				fmt.Fprintf(streams.Out, "  %s  %s: %s\n", f.Object, f.Rule, f.Message)
+			}
+			fmt.Fprintf(streams.Out, "\npostmortem: %s\n", filepath.Join(store.Dir, r.ID+".md"))
+			return nil
+		},
+	}
+	show.Flags().BoolVar(&showJSON, "json", false, "print the record as JSON")
+	cmd.AddCommand(show)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "verify",
+		Short: "Check the hash-chained log: exit 1 when a record was edited or removed",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			store, err := load()
+			if err != nil {
+				return err
+			}
+			problems, n, err := store.Verify()
+			if err != nil {
+				return err
+			}
+			fatal := 0
+			for _, p := range problems {
+				label := "note"
+				if p.Fatal {
+					label = "TAMPERED"
+					fatal++
+				}
+				fmt.Fprintf(streams.Out, "%s: %s\n", label, p.Message)
+			}
+			if fatal > 0 {
+				fmt.Fprintf(streams.Out, "incident log %s does not verify: %d problem(s) in %d record(s)\n", filepath.Join(store.Dir, incident.LogFile), fatal, n)
+				return silentExit(exitBlocked, fmt.Errorf("incident log does not verify"))
+			}
+			fmt.Fprintf(streams.Out, "incident log %s verifies: %d record(s), chain intact\n", filepath.Join(store.Dir, incident.LogFile), n)
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "flush",
+		Short: "Re-send deliveries queued in the outbox; exit 2 when some still fail",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			store, err := load()
+			if err != nil {
+				return err
+			}
+			dels, err := o.deliverer(store).Flush(c.Context())
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, d := range dels {
+				if d.Err != nil {
+					failed++
+					fmt.Fprintf(streams.Out, "hook %d (%s): still failing: %v\n", d.Hook, d.Type, d.Err)
+				} else {
+					fmt.Fprintf(streams.Out, "hook %d (%s): delivered\n", d.Hook, d.Type)
+				}
+			}
+			fmt.Fprintf(streams.Out, "%d delivered, %d still queued\n", len(dels)-failed, failed)
+			if failed > 0 {
+				return silentExit(exitCouldNoCheck, fmt.Errorf("deliveries still failing"))
+			}
+			return nil
+		},
+	})
+	return cmd
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		return s[:n-1] + "…"
+	}
+	return s
+}
+

@@ -1,0 +1,421 @@
+package incident
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/driftgate/driftgate/drift/config"
+	"github.com/driftgate/driftgate/internal/atomicfile"
+	"github.com/driftgate/driftgate/internal/version"
+)
+
+// Hook types.
+const (
+	HookWebhook    = "webhook"
+	HookSlack      = "slack"
+	HookPagerDuty  = "pagerduty"
+	HookExec       = "exec"
+	HookKubeEvent  = "kubernetes-event"
+	pagerDutyEvent = "https://events.pagerduty.com/v2/enqueue"
+)
+
+// HookTypes lists the hook types.
+var HookTypes = []string{HookWebhook, HookSlack, HookPagerDuty, HookExec, HookKubeEvent}
+
+// EventSink creates a Kubernetes Event about a record in the named
+// environment's cluster (the kubernetes-event hook).
+type EventSink func(ctx context.Context, environment string, r *Record) error
+
+// Deliverer sends records to the configured hooks.
+type Deliverer struct {
+	Hooks  []config.Hook
+	Store  *Store
+	Events EventSink
+	// Getenv reads secrets named by secretEnv and routingKeyEnv; default os.Getenv.
+	Getenv func(string) string
+	// Client is the HTTP client; each attempt also has the hook's timeout.
+	Client *http.Client
+	// Attempts per delivery (default 4) and the first backoff (default
+	// 500ms), doubled each retry with ±20% jitter, capped at 8s.
+	Attempts    int
+	BaseBackoff time.Duration
+	Now         func() time.Time
+}
+
+// Delivery is the outcome of sending one record to one hook.
+type Delivery struct {
+	Hook     int
+	Type     string
+	Required bool
+	Attempts int
+	Err      error
+}
+
+// Payload is the JSON body of webhook deliveries.
+type Payload struct {
+	Event  string  `json:"event"`
+	Record *Record `json:"record"`
+	// LogDigest is the head of the incident log after this record: a copy
+	// of it held by the receiver makes a later rewrite of the log evident.
+	LogDigest string `json:"logDigest"`
+}
+
+// OutboxEntry is a delivery still to make, kept until `incidents flush`
+// succeeds. It names the hook by its place in the config, never its URL.
+type OutboxEntry struct {
+	ID        string    `json:"id"`
+	Hook      int       `json:"hook"`
+	Type      string    `json:"type"`
+	LogDigest string    `json:"logDigest"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"lastError"`
+	QueuedAt  time.Time `json:"queuedAt"`
+}
+
+func (d *Deliverer) getenv(k string) string {
+	if d.Getenv != nil {
+		return d.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// DeliverAll sends the record to every hook, retrying each; a hook that
+// still fails is queued in the outbox. Deliveries run in config order.
+func (d *Deliverer) DeliverAll(ctx context.Context, r *Record, logDigest string) []Delivery {
+	out := make([]Delivery, 0, len(d.Hooks))
+	for i, h := range d.Hooks {
+		attempts, err := d.deliverWithRetry(ctx, i, r, logDigest)
+		out = append(out, Delivery{Hook: i, Type: h.Type, Required: h.Required, Attempts: attempts, Err: err})
+		if err != nil && d.Store != nil {
+			if qerr := d.queue(OutboxEntry{ID: r.ID, Hook: i, Type: h.Type, LogDigest: logDigest, Attempts: attempts, LastError: err.Error(), QueuedAt: d.now().UTC()}); qerr != nil {
+				out[len(out)-1].Err = errors.Join(err, qerr)
+			}
+		}
+	}
+	return out
+}
+
+func (d *Deliverer) deliverWithRetry(ctx context.Context, i int, r *Record, logDigest string) (int, error) {
+	attempts := d.Attempts
+	if attempts <= 0 {
+		attempts = 4
+	}
+	backoff := d.BaseBackoff
+	if backoff <= 0 {
+		backoff = 500 * time.Millisecond
+	}
+	var err error
+	for n := 1; ; n++ {
+		err = d.deliver(ctx, d.Hooks[i], i, r, logDigest)
+		var perm *permanentError
+		if err == nil || errors.As(err, &perm) || n >= attempts || ctx.Err() != nil {
+			return n, err
+		}
+		// Exponential backoff with ±20% jitter, so many gates retrying after
+		// one outage do not arrive together.
+		wait := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
+		select {
+		case <-ctx.Done():
+			return n, err
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 8*time.Second)
+	}
+}
+
+// permanentError is a failure retrying cannot fix (a 4xx, a missing secret).
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(format string, args ...any) error {
+	return &permanentError{fmt.Errorf(format, args...)}
+}
+
+func hookTimeout(h config.Hook) time.Duration {
+	if d, err := time.ParseDuration(h.Timeout); err == nil && d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
+
+func (d *Deliverer) deliver(ctx context.Context, h config.Hook, i int, r *Record, logDigest string) error {
+	ctx, cancel := context.WithTimeout(ctx, hookTimeout(h))
+	defer cancel()
+	switch h.Type {
+	case HookWebhook:
+		return d.webhook(ctx, h, i, r, logDigest)
+	case HookSlack:
+		body, _ := json.Marshal(map[string]string{"text": slackText(r)})
+		return d.post(ctx, h.URL, body, nil)
+	case HookPagerDuty:
+		return d.pagerDuty(ctx, h, r)
+	case HookExec:
+		return d.exec(ctx, h, r, logDigest)
+	case HookKubeEvent:
+		if d.Events == nil {
+			return permanent("kubernetes-event hook: no cluster to send events to")
+		}
+		env := h.Environment
+		if env == "" {
+			env = "prod"
+		}
+		return d.Events(ctx, env, r)
+	}
+	return permanent("unknown hook type %q (use one of %v)", h.Type, HookTypes)
+}
+
+// Signature returns the webhook signature header value for a timestamp and
+// body: "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body)).
+func Signature(secret []byte, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(timestamp))
+	m.Write([]byte("."))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func (d *Deliverer) webhook(ctx context.Context, h config.Hook, i int, r *Record, logDigest string) error {
+	body, err := json.Marshal(Payload{Event: "driftgate.override", Record: r, LogDigest: logDigest})
+	if err != nil {
+		return permanent("encoding webhook body: %v", err)
+	}
+	headers := map[string]string{"Idempotency-Key": r.ID + "." + strconv.Itoa(i)}
+	if h.SecretEnv != "" {
+		secret := d.getenv(h.SecretEnv)
+		if secret == "" {
+			return permanent("webhook: %s is not set; refusing to send an unsigned delivery", h.SecretEnv)
+		}
+		ts := strconv.FormatInt(d.now().Unix(), 10)
+		headers["X-Driftgate-Timestamp"] = ts
+		headers["X-Driftgate-Signature"] = Signature([]byte(secret), ts, body)
+	}
+	return d.post(ctx, h.URL, body, headers)
+}
+
+func (d *Deliverer) pagerDuty(ctx context.Context, h config.Hook, r *Record) error {
+	key := ""
+	if h.RoutingKeyEnv != "" {
+		key = d.getenv(h.RoutingKeyEnv)
+	}
+	if key == "" {
+		return permanent("pagerduty: routing key variable %q is not set", h.RoutingKeyEnv)
+	}
+	endpoint := h.URL
+	if endpoint == "" {
+		endpoint = pagerDutyEvent
+	}
+	body, _ := json.Marshal(map[string]any{
+		"routing_key":  key,
+		"event_action": "trigger",
+		"dedup_key":    r.ID,
+		"payload": map[string]any{
+			"summary":  truncate(r.SummaryLine(), 1000),
+			"source":   "driftgate",
+			"severity": "warning",
+			"group":    r.Prod.Location,
+			"custom_details": map[string]any{
+				"ticket": r.Ticket, "reason": r.Reason, "who": r.Who.Name, "findings": len(r.Findings), "pipeline": r.Who.PipelineURL,
+			},
+		},
+	})
+	return d.post(ctx, endpoint, body, nil)
+}
+
+func (d *Deliverer) post(ctx context.Context, target string, body []byte, headers map[string]string) error {
+	if target == "" {
+		return permanent("no url configured (is its ${VARIABLE} set?)")
+	}
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return permanent("invalid url %s", redact(target))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return permanent("invalid url %s", redact(target))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "driftgate/"+version.String())
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	client := d.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		// url.Error repeats the URL, which may hold a token: say where without it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if ctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("POST %s: no answer within the hook's timeout", redact(target))
+		}
+		return fmt.Errorf("POST %s: %v", redact(target), err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:
+		return permanent("POST %s: %s: %s", redact(target), resp.Status, strings.TrimSpace(string(snippet)))
+	}
+	return fmt.Errorf("POST %s: %s", redact(target), resp.Status)
+}
+
+// redact keeps a URL's scheme and host: paths and queries of webhook URLs
+// carry tokens (Slack's do), and errors end up in CI logs.
+func redact(target string) string {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return "(url not shown)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+func (d *Deliverer) exec(ctx context.Context, h config.Hook, r *Record, logDigest string) error {
+	if len(h.Command) == 0 {
+		return permanent("exec hook: no command")
+	}
+	body, _ := json.MarshalIndent(r, "", "  ")
+	cmd := exec.CommandContext(ctx, h.Command[0], h.Command[1:]...)
+	cmd.Stdin = bytes.NewReader(body)
+	file := ""
+	if d.Store != nil {
+		file = filepath.Join(d.Store.Dir, r.ID+".json")
+	}
+	cmd.Env = append(os.Environ(),
+		"DRIFTGATE_INCIDENT_ID="+r.ID,
+		"DRIFTGATE_INCIDENT_TICKET="+r.Ticket,
+		"DRIFTGATE_INCIDENT_WHO="+r.Who.Name,
+		"DRIFTGATE_INCIDENT_REASON="+r.Reason,
+		"DRIFTGATE_INCIDENT_FINDINGS="+strconv.Itoa(len(r.Findings)),
+		"DRIFTGATE_INCIDENT_FILE="+file,
+		"DRIFTGATE_INCIDENT_LOG_DIGEST="+logDigest,
+	)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("exec %s: did not finish within the hook's timeout", h.Command[0])
+		}
+		return fmt.Errorf("exec %s: %v: %s", h.Command[0], err, truncate(strings.TrimSpace(stderr.String()), 300))
+	}
+	return nil
+}
+
+func slackText(r *Record) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, ":warning: *Deploy gate overridden* `%s` by *%s* (%s), ticket *%s*\n>%s\n", r.ID, r.Who.Name, r.Who.Source, r.Ticket, r.Reason)
+	for i, f := range r.Findings {
+		if i == 10 {
+			fmt.Fprintf(&b, "… and %d more\n", len(r.Findings)-10)
+			break
+		}
+		fmt.Fprintf(&b, "• `%s` %s: %s\n", f.Object, f.Rule, truncate(f.Message, 200))
+	}
+	if r.Who.PipelineURL != "" {
+		fmt.Fprintf(&b, "<%s|pipeline>\n", r.Who.PipelineURL)
+	}
+	return b.String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+func (d *Deliverer) outboxDir() string { return filepath.Join(d.Store.Dir, "outbox") }
+
+func (d *Deliverer) queue(e OutboxEntry) error {
+	if err := os.MkdirAll(d.outboxDir(), 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(e, "", "  ")
+	return atomicfile.WriteBytes(filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook)), 0o644, append(b, '\n'))
+}
+
+// Outbox lists the deliveries still to make.
+func (d *Deliverer) Outbox() ([]OutboxEntry, error) {
+	files, err := filepath.Glob(filepath.Join(d.outboxDir(), "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []OutboxEntry
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var e OutboxEntry
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("outbox entry %s: %w", f, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Flush re-sends every queued delivery, removing those that succeed.
+func (d *Deliverer) Flush(ctx context.Context) ([]Delivery, error) {
+	entries, err := d.Outbox()
+	if err != nil {
+		return nil, err
+	}
+	var out []Delivery
+	for _, e := range entries {
+		del := Delivery{Hook: e.Hook, Type: e.Type}
+		r, err := d.Store.Get(e.ID)
+		switch {
+		case err != nil:
+			del.Err = err
+		case e.Hook >= len(d.Hooks) || d.Hooks[e.Hook].Type != e.Type:
+			del.Err = fmt.Errorf("hook %d of the config is no longer a %s hook; fix the config or delete %s", e.Hook, e.Type, filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook)))
+		default:
+			del.Required = d.Hooks[e.Hook].Required
+			del.Attempts, del.Err = d.deliverWithRetry(ctx, e.Hook, r, e.LogDigest)
+		}
+		path := filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook))
+		if del.Err == nil {
+			if err := os.Remove(path); err != nil {
+				del.Err = err
+			}
+		} else {
+			e.Attempts += del.Attempts
+			e.LastError = del.Err.Error()
+			_ = d.queue(e)
+		}
+		out = append(out, del)
+	}
+	return out, nil
+}

@@ -1,0 +1,80 @@
+package incident
+
+import (
+	"os"
+	"os/user"
+	"strings"
+)
+
+// ciSystem reads one CI system's variables for the actor, commit and pipeline URL.
+type ciSystem struct {
+	name     string
+	detect   string   // variable that is set on this system
+	actor    []string // first set wins
+	commit   []string
+	pipeline func(getenv func(string) string) string
+}
+
+var ciSystems = []ciSystem{
+	{name: "github-actions", detect: "GITHUB_ACTIONS", actor: []string{"GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"}, commit: []string{"GITHUB_SHA"},
+		pipeline: func(g func(string) string) string {
+			if g("GITHUB_SERVER_URL") == "" || g("GITHUB_REPOSITORY") == "" || g("GITHUB_RUN_ID") == "" {
+				return ""
+			}
+			return g("GITHUB_SERVER_URL") + "/" + g("GITHUB_REPOSITORY") + "/actions/runs/" + g("GITHUB_RUN_ID")
+		}},
+	{name: "gitlab-ci", detect: "GITLAB_CI", actor: []string{"GITLAB_USER_LOGIN", "GITLAB_USER_EMAIL"}, commit: []string{"CI_COMMIT_SHA"},
+		pipeline: func(g func(string) string) string { return g("CI_PIPELINE_URL") }},
+	{name: "buildkite", detect: "BUILDKITE", actor: []string{"BUILDKITE_BUILD_CREATOR_EMAIL", "BUILDKITE_BUILD_CREATOR"}, commit: []string{"BUILDKITE_COMMIT"},
+		pipeline: func(g func(string) string) string { return g("BUILDKITE_BUILD_URL") }},
+	{name: "azure-pipelines", detect: "TF_BUILD", actor: []string{"BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR"}, commit: []string{"BUILD_SOURCEVERSION"},
+		pipeline: func(g func(string) string) string {
+			if g("SYSTEM_COLLECTIONURI") == "" || g("BUILD_BUILDID") == "" {
+				return ""
+			}
+			return strings.TrimSuffix(g("SYSTEM_COLLECTIONURI"), "/") + "/" + g("SYSTEM_TEAMPROJECT") + "/_build/results?buildId=" + g("BUILD_BUILDID")
+		}},
+	{name: "circleci", detect: "CIRCLECI", actor: []string{"CIRCLE_USERNAME"}, commit: []string{"CIRCLE_SHA1"},
+		pipeline: func(g func(string) string) string { return g("CIRCLE_BUILD_URL") }},
+	// Jenkins last: its variables are the least specific.
+	{name: "jenkins", detect: "JENKINS_URL", actor: []string{"BUILD_USER_ID", "CHANGE_AUTHOR"}, commit: []string{"GIT_COMMIT"},
+		pipeline: func(g func(string) string) string { return g("BUILD_URL") }},
+}
+
+// ResolveIdentity decides who is overriding: the --override-by flag, else
+// the CI system's actor, else the OS user. The commit and pipeline URL come
+// from the CI system when there is one.
+func ResolveIdentity(flag string, getenv func(string) string) Identity {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	first := func(names []string) string {
+		for _, n := range names {
+			if v := strings.TrimSpace(getenv(n)); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	var id Identity
+	for _, ci := range ciSystems {
+		if getenv(ci.detect) == "" {
+			continue
+		}
+		id = Identity{Name: first(ci.actor), Source: ci.name, Commit: first(ci.commit), PipelineURL: ci.pipeline(getenv)}
+		break
+	}
+	switch {
+	case strings.TrimSpace(flag) != "":
+		id.Name, id.Source = strings.TrimSpace(flag), "flag"
+	case id.Name == "":
+		id.Source = "os-user"
+		if u, err := user.Current(); err == nil {
+			id.Name = u.Username
+		}
+		if id.Name == "" {
+			id.Name = getenv("USER")
+		}
+	}
+	return id
+}

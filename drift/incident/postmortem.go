@@ -1,0 +1,91 @@
+package incident
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/driftgate/driftgate/drift"
+)
+
+// impacts says, per rule area, what to watch in prod after a deploy that
+// went ahead over that kind of finding.
+var impacts = []struct {
+	match  func(rule, check string) bool
+	impact string
+	action string
+}{
+	{func(r, c string) bool { return c == "networkpolicy" }, "Connections that worked on dev may be refused in prod (timeouts, connection resets, DNS failures behind egress isolation). Watch error rates and latency on the calls listed below.", "Apply prod's NetworkPolicies to dev (or waive a deliberate difference) so dev refuses what prod refuses."},
+	{func(r, c string) bool { return c == "corefile" }, "Name resolution may behave differently in prod: cache TTLs decide how fast a DNS change is seen, upstreams decide which names resolve, NodeLocal DNSCache adds a hop and its own failure modes.", "Give dev prod's CoreDNS configuration and NodeLocal DNSCache, or record why they must differ."},
+	{func(r, c string) bool { return c == "unmanaged" }, "Dev's health may have come from objects prod does not have or from changes made by hand; the same release may not be healthy in prod.", "Remove the leftovers from dev and redeploy hand-changed objects with the deploy tool."},
+	{func(r, c string) bool { return strings.HasPrefix(r, "workload") }, "Prod runs other images, commands, env, probes or resources than dev tested.", "Deploy dev and prod from the same workload definitions."},
+	{func(r, c string) bool { return true }, "Prod differs from what was tested on dev in the objects listed below.", "Bring dev in line with prod for the objects listed below, or waive deliberate differences with an owner and an expiry."},
+}
+
+// Postmortem renders a blameless postmortem skeleton for the record: what
+// happened when, what was accepted and why, what to watch, what to fix.
+func Postmortem(r *Record) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Postmortem: deploy gate overridden (%s)\n\n", r.ID)
+	b.WriteString("*Blameless: this document describes what the system allowed and what we learn from it, not who is at fault. Overriding with a reason and a ticket is the process working.*\n\n")
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| Incident | `%s` |\n| Ticket | %s |\n| Overridden by | %s (from %s) |\n", r.ID, mdCell(r.Ticket), mdCell(r.Who.Name), r.Who.Source)
+	if r.Who.Commit != "" {
+		fmt.Fprintf(&b, "| Commit | `%s` |\n", r.Who.Commit)
+	}
+	if r.Who.PipelineURL != "" {
+		fmt.Fprintf(&b, "| Pipeline | %s |\n", r.Who.PipelineURL)
+	}
+	fmt.Fprintf(&b, "| Dev | %s, snapshot `%s` |\n| Prod | %s, snapshot `%s` |\n\n", mdCell(sideName(r.Dev)), r.Dev.Digest, mdCell(sideName(r.Prod)), r.Prod.Digest)
+
+	b.WriteString("## Timeline (UTC)\n\n")
+	fmt.Fprintf(&b, "- %s: the gate blocked the deploy with %d blocking finding(s).\n", r.Time.Format("2006-01-02 15:04:05"), len(r.Findings))
+	fmt.Fprintf(&b, "- %s: %s overrode the gate (ticket %s).\n", r.Time.Format("2006-01-02 15:04:05"), r.Who.Name, r.Ticket)
+	b.WriteString("- _(add: deploy started, first signal in prod, mitigation, resolution)_\n\n")
+
+	b.WriteString("## What was overridden, and why\n\n")
+	fmt.Fprintf(&b, "> %s\n\n", strings.ReplaceAll(r.Reason, "\n", "\n> "))
+	b.WriteString("| Rule | Object | Finding |\n|---|---|---|\n")
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", f.Rule, mdCell(f.Object.String()), mdCell(f.Message))
+	}
+
+	groups := map[int][]drift.Finding{}
+	for _, f := range r.Findings {
+		for i, im := range impacts {
+			if im.match(f.Rule, f.Check) {
+				groups[i] = append(groups[i], f)
+				break
+			}
+		}
+	}
+	order := make([]int, 0, len(groups))
+	for i := range groups {
+		order = append(order, i)
+	}
+	sort.Ints(order)
+	b.WriteString("\n## Impact to watch for after the deploy\n\n")
+	for _, i := range order {
+		fmt.Fprintf(&b, "- %s\n", impacts[i].impact)
+		for _, f := range groups[i] {
+			fmt.Fprintf(&b, "  - `%s`: %s\n", mdCell(f.Object.String()), mdCell(f.Message))
+		}
+	}
+	b.WriteString("\n## Action items to bring dev back in line\n\n")
+	for _, i := range order {
+		fmt.Fprintf(&b, "- [ ] %s (owner: _who_, due: _when_)\n", impacts[i].action)
+	}
+	b.WriteString("- [ ] Decide whether any difference is deliberate; if so, add a waiver with an owner and an expiry instead of overriding next time.\n")
+	b.WriteString("\n## What we learned\n\n_(what made dev differ from prod without anyone noticing, and what would have caught it earlier)_\n")
+	return b.String()
+}
+
+func sideName(s drift.Side) string {
+	if s.Context != "" {
+		return s.Location + " (context " + s.Context + ")"
+	}
+	return s.Location
+}
+
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+}
