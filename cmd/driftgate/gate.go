@@ -219,4 +219,3 @@ func (o *compareOptions) clientFor(environment string) (kubernetes.Interface, er
 	}
 	return kubernetes.NewForConfig(cfg)
 }
-

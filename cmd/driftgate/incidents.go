@@ -161,4 +161,3 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
-
