@@ -34,8 +34,10 @@ func (s *Snapshot) ComputeDigest() (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Encode sorts the snapshot, sets its digest and writes it as indented JSON.
-func (s *Snapshot) Encode(w io.Writer) error {
+// Seal puts the snapshot in canonical order and sets its digest, so a
+// snapshot held in memory (live, or from manifests) is named the same way as
+// the file it would be saved to.
+func (s *Snapshot) Seal() error {
 	s.Sort()
 	if s.Resources == nil {
 		s.Resources = []ResourceType{}
@@ -51,6 +53,14 @@ func (s *Snapshot) Encode(w io.Writer) error {
 		return err
 	}
 	s.Digest = d
+	return nil
+}
+
+// Encode seals the snapshot and writes it as indented JSON.
+func (s *Snapshot) Encode(w io.Writer) error {
+	if err := s.Seal(); err != nil {
+		return err
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
 	return enc.Encode(s)

@@ -11,7 +11,14 @@ import (
 	"github.com/driftgate/driftgate/fixtures/testbed"
 )
 
-func TestMain(m *testing.M) { os.Exit(testbed.Main(m)) }
+func TestMain(m *testing.M) {
+	// Tests that need a real process (to kill it) run this binary as driftgate.
+	if os.Getenv("DRIFTGATE_TEST_AS_MAIN") == "1" {
+		streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+		os.Exit(run(context.Background(), streams, os.Args[1:]))
+	}
+	os.Exit(testbed.Main(m))
+}
 
 // result is what one run of the CLI produced.
 type result struct {

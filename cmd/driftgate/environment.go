@@ -30,6 +30,9 @@ func (l *environmentLoader) load(ctx context.Context, side, arg, kubeconfig stri
 		return s, src.Path, err
 	case drift.SourceKindManifests:
 		s, err := drift.SnapshotFromManifests([]string{src.Path}, drift.ManifestOptions{Scope: l.scope, Normalizer: norm})
+		if err == nil {
+			err = s.Seal()
+		}
 		return s, src.Path, err
 	}
 	cfg, name, err := l.kube.restConfigFor(src.Context, kubeconfig)
@@ -45,5 +48,5 @@ func (l *environmentLoader) load(ctx context.Context, side, arg, kubeconfig stri
 	if err != nil {
 		return nil, "", fmt.Errorf("%s (context %s): %w", side, name, err)
 	}
-	return s, "context:" + name, nil
+	return s, "context:" + name, s.Seal()
 }

@@ -114,8 +114,10 @@ func (o *gateOptions) Run(ctx context.Context) error {
 		if snaps[i], locs[i], err = l.load(ctx, side.name, arg, kubeconfig); err != nil {
 			return err
 		}
-		if err := o.checkAge(side.name, locs[i], snaps[i]); err != nil {
-			return err
+		if src, _ := drift.ParseSource(arg); src.Kind == drift.SourceKindSnapshot {
+			if err := o.checkAge(side.name, locs[i], snaps[i]); err != nil {
+				return err
+			}
 		}
 	}
 	res, err := o.evaluate(o.streams, snaps[0], snaps[1], locs[0], locs[1])
@@ -140,8 +142,10 @@ func (o *gateOptions) Run(ctx context.Context) error {
 	return o.override(ctx, res)
 }
 
+// checkAge refuses a snapshot file older than --max-age: a gate that passes
+// on last week's prod proves nothing about today's.
 func (o *gateOptions) checkAge(side, loc string, s *drift.Snapshot) error {
-	if o.maxAge <= 0 || s.Metadata.Source != drift.SourceCluster || strings.HasPrefix(loc, "context:") {
+	if o.maxAge <= 0 {
 		return nil
 	}
 	if age := time.Since(s.Metadata.CapturedAt); age > o.maxAge {

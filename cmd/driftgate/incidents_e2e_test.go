@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/fixtures"
 	"github.com/driftgate/driftgate/fixtures/testbed"
 )
@@ -181,5 +185,49 @@ func TestIncidentLeftoversOnDev(t *testing.T) {
 	}
 	if len(byObject) != 2 {
 		t.Errorf("leftover findings beyond the two planted: %v", byObject)
+	}
+}
+
+func TestOverrideCreatesEventInProd(t *testing.T) {
+	bed := testbed.Need(t)
+	ctx := context.Background()
+	ns := plantBase(t, bed)
+	if err := fixtures.Plant(ctx, bed, "leftover", ns); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "driftgate.yaml")
+	writeTestFile(t, cfg, `apiVersion: driftgate.dev/v1alpha1
+kind: Config
+environments:
+  dev: {context: dev, kubeconfig: `+bed.Kubeconfig+`}
+  prod: {context: prod, kubeconfig: `+bed.Kubeconfig+`}
+scope:
+  namespaces: [`+ns+`]
+override:
+  allowedBy: [alice]
+incidents:
+  dir: ./incidents
+  hooks:
+  - {type: kubernetes-event, environment: prod, required: true}
+`)
+	r := runCLI(t, "gate", "--config", cfg, "--override", goodReason, "--ticket", "INC-3", "--override-by", "alice")
+	if r.code != exitPass {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	recs, err := (&incident.Store{Dir: filepath.Join(dir, "incidents")}).List()
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("records: %v %v", recs, err)
+	}
+	ev, err := bed.Prod.Clientset.EventsV1().Events(ns).Get(ctx, strings.ToLower(recs[0].ID), metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("no Event for %s in prod's %s: %v", recs[0].ID, ns, err)
+	}
+	if ev.Reason != "GateOverridden" || ev.Type != "Warning" || ev.ReportingController != "driftgate.dev/gate" ||
+		ev.Regarding.Namespace != ns || !strings.Contains(ev.Note, recs[0].ID) || !strings.Contains(ev.Note, "INC-3") {
+		t.Errorf("event: %+v", ev)
+	}
+	if _, err := bed.Dev.Clientset.EventsV1().Events(ns).Get(ctx, strings.ToLower(recs[0].ID), metav1.GetOptions{}); err == nil {
+		t.Errorf("the Event went to dev too")
 	}
 }

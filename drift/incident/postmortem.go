@@ -80,7 +80,10 @@ func Postmortem(r *Record) string {
 }
 
 func sideName(s drift.Side) string {
-	if s.Context != "" {
+	switch {
+	case s.Location == "context:"+s.Context:
+		return "context " + s.Context
+	case s.Context != "":
 		return s.Location + " (context " + s.Context + ")"
 	}
 	return s.Location

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/incident"
+)
+
+// gateEnv is a working directory with dev and prod manifests that differ by
+// one image, and a driftgate.yaml.
+type gateEnv struct {
+	dir, dev, prod, config, incidents string
+}
+
+func newGateEnv(t *testing.T, extraConfig string) gateEnv {
+	t.Helper()
+	dev, prod := twoEnvs(t, strings.ReplaceAll(appYAML, "IMAGE", "2"), strings.ReplaceAll(appYAML, "IMAGE", "1"))
+	dir := t.TempDir()
+	e := gateEnv{dir: dir, dev: dev, prod: prod, config: filepath.Join(dir, "driftgate.yaml"), incidents: filepath.Join(dir, "incidents")}
+	writeTestFile(t, e.config, `apiVersion: driftgate.dev/v1alpha1
+kind: Config
+environments:
+  dev: {manifests: `+dev+`}
+  prod: {manifests: `+prod+`}
+override:
+  allowedBy: [alice, release-bot]
+  ticketPattern: '^INC-[0-9]+$'
+incidents:
+  dir: ./incidents
+`+extraConfig)
+	return e
+}
+
+func (e gateEnv) gate(t *testing.T, args ...string) result {
+	t.Helper()
+	return runCLI(t, append([]string{"gate", "--config", e.config}, args...)...)
+}
+
+func (e gateEnv) records(t *testing.T) []*incident.Record {
+	t.Helper()
+	rs, err := (&incident.Store{Dir: e.incidents}).List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+const goodReason = "payments 1.3 is canaried on dev; prod follows in the same release"
+
+func TestGateBlocksAndOverrides(t *testing.T) {
+	e := newGateEnv(t, "")
+	r := e.gate(t)
+	if r.code != exitBlocked || !strings.Contains(r.stdout, "blocked: 1 blocking") {
+		t.Fatalf("no override: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(e.incidents); !os.IsNotExist(err) {
+		t.Errorf("an incident directory appeared without an override")
+	}
+
+	r = e.gate(t, "--override", goodReason, "--ticket", "INC-1234", "--override-by", "alice")
+	if r.code != exitPass {
+		t.Fatalf("accepted override: exit %d\n%s", r.code, r.stderr)
+	}
+	recs := e.records(t)
+	if len(recs) != 1 || recs[0].Who != (incident.Identity{Name: "alice", Source: "flag"}) || recs[0].Ticket != "INC-1234" || len(recs[0].Findings) != 1 {
+		t.Fatalf("record: %+v", recs)
+	}
+	rec := recs[0]
+	if !strings.Contains(r.stderr, "override accepted for alice (flag); incident "+rec.ID) {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+	if rec.Dev.Digest == "" || rec.Prod.Digest == "" || rec.Dev.Digest == rec.Prod.Digest {
+		t.Errorf("snapshot digests: %+v %+v", rec.Dev, rec.Prod)
+	}
+	pm, err := os.ReadFile(filepath.Join(e.incidents, rec.ID+".md"))
+	if err != nil || !strings.Contains(string(pm), "## Action items to bring dev back in line") {
+		t.Errorf("postmortem: %v\n%s", err, pm)
+	}
+
+	list := runCLI(t, "incidents", "list", "--config", e.config)
+	if list.code != 0 || !strings.Contains(list.stdout, rec.ID) || !strings.Contains(list.stdout, "INC-1234") {
+		t.Errorf("incidents list: %+v", list)
+	}
+	show := runCLI(t, "incidents", "show", rec.ID[:12], "--config", e.config)
+	if show.code != 0 || !strings.Contains(show.stdout, "workload-spec") || !strings.Contains(show.stdout, rec.ID+".md") {
+		t.Errorf("incidents show: %+v", show)
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config); v.code != 0 || !strings.Contains(v.stdout, "1 record(s), chain intact") {
+		t.Errorf("incidents verify: %+v", v)
+	}
+	// Editing the record is detected.
+	p := filepath.Join(e.incidents, rec.ID+".json")
+	b, _ := os.ReadFile(p)
+	writeTestFile(t, p, strings.Replace(string(b), "INC-1234", "INC-9999", 1))
+	if v := runCLI(t, "incidents", "verify", "--config", e.config); v.code != exitBlocked || !strings.Contains(v.stdout, "TAMPERED") {
+		t.Errorf("verify after an edit: %+v", v)
+	}
+}
+
+func TestGateOverrideFromEnvironment(t *testing.T) {
+	e := newGateEnv(t, "")
+	t.Setenv("DRIFTGATE_OVERRIDE_REASON", goodReason)
+	t.Setenv("DRIFTGATE_OVERRIDE_TICKET", "INC-7")
+	t.Setenv("GITHUB_ACTIONS", "true")
+	t.Setenv("GITHUB_ACTOR", "release-bot")
+	t.Setenv("GITHUB_SHA", "0123abc")
+	t.Setenv("GITHUB_SERVER_URL", "https://github.com")
+	t.Setenv("GITHUB_REPOSITORY", "shop/payments")
+	t.Setenv("GITHUB_RUN_ID", "42")
+	if r := e.gate(t); r.code != exitPass {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	rec := e.records(t)[0]
+	want := incident.Identity{Name: "release-bot", Source: "github-actions", Commit: "0123abc", PipelineURL: "https://github.com/shop/payments/actions/runs/42"}
+	if rec.Who != want || rec.Ticket != "INC-7" {
+		t.Errorf("record who %+v ticket %s", rec.Who, rec.Ticket)
+	}
+}
+
+func TestGateOverrideRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"empty reason", []string{"--override", " ", "--ticket", "INC-1", "--override-by", "alice"}, "override refused: the reason is empty"},
+		{"short reason", []string{"--override", "hotfix", "--ticket", "INC-1", "--override-by", "alice"}, "too short to mean anything"},
+		{"ticket pattern", []string{"--override", goodReason, "--ticket", "JIRA-1", "--override-by", "alice"}, `ticket "JIRA-1" does not match`},
+		{"identity", []string{"--override", goodReason, "--ticket", "INC-1", "--override-by", "mallory"}, "mallory (identity from flag) is not in override.allowedBy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newGateEnv(t, "")
+			r := e.gate(t, tt.args...)
+			if r.code != exitBlocked || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q, want 1 and %q", r.code, r.stderr, tt.want)
+			}
+			if _, err := os.Stat(e.incidents); !os.IsNotExist(err) {
+				t.Errorf("a refused override left a record")
+			}
+		})
+	}
+}
+
+func TestGateNothingToOverride(t *testing.T) {
+	e := newGateEnv(t, "")
+	r := e.gate(t, "--prod", e.dev, "--override", goodReason, "--ticket", "INC-1", "--override-by", "alice")
+	if r.code != exitPass || !strings.Contains(r.stderr, "no override is needed and no incident was recorded") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(e.incidents); !os.IsNotExist(err) {
+		t.Errorf("a record was written although nothing blocked")
+	}
+}
+
+func TestGateCouldNotCheckCannotBeOverridden(t *testing.T) {
+	e := newGateEnv(t, "")
+	s, err := drift.SnapshotFromManifests([]string{e.prod}, drift.ManifestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Unobserved = []drift.Unobserved{{ResourceType: drift.ResourceType{Version: "v1", Kind: "Secret", Resource: "secrets", Namespaced: true}, Reason: "forbidden"}}
+	snap := filepath.Join(e.dir, "prod.json")
+	if err := s.Save(snap); err != nil {
+		t.Fatal(err)
+	}
+	r := e.gate(t, "--prod", snap, "--override", goodReason, "--ticket", "INC-1", "--override-by", "alice")
+	if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "can never be overridden") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(e.incidents); !os.IsNotExist(err) {
+		t.Errorf("a record was written for an unchecked gate")
+	}
+}
+
+func TestGateRefusesOldOrDamagedSnapshots(t *testing.T) {
+	e := newGateEnv(t, "")
+	s, err := drift.SnapshotFromManifests([]string{e.prod}, drift.ManifestOptions{Now: time.Now().Add(-3 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(e.dir, "old.json")
+	if err := s.Save(old); err != nil {
+		t.Fatal(err)
+	}
+	r := e.gate(t, "--prod", old, "--max-age", "1h")
+	if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "prod: snapshot "+old+" was captured 3h0m0s ago") {
+		t.Errorf("old snapshot: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := e.gate(t, "--prod", old, "--max-age", "4h"); r.code != exitBlocked {
+		t.Errorf("snapshot within --max-age: exit %d %s", r.code, r.stderr)
+	}
+	b, _ := os.ReadFile(old)
+	damaged := filepath.Join(e.dir, "damaged.json")
+	writeTestFile(t, damaged, strings.Replace(string(b), `"replicas": 3`, `"replicas": 30`, 1))
+	if r := e.gate(t, "--prod", damaged); r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "does not match the recorded") {
+		t.Errorf("damaged snapshot: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestGateRequiredHookDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	e := newGateEnv(t, "  hooks:\n  - {type: webhook, url: 'http://"+addr+"/hook', required: true, timeout: 1s}\n")
+	r := e.gate(t, "--override", goodReason, "--ticket", "INC-5", "--override-by", "alice")
+	if r.code != exitBlocked || !strings.Contains(r.stderr, "override refused: required hook 0 (webhook) could not deliver after 4 attempts") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	recs := e.records(t)
+	if len(recs) != 1 {
+		t.Fatalf("the record must be kept: %d records", len(recs))
+	}
+	out, _ := filepath.Glob(filepath.Join(e.incidents, "outbox", recs[0].ID+".0.json"))
+	if len(out) != 1 {
+		t.Errorf("no outbox entry for the undelivered record")
+	}
+	if f := runCLI(t, "incidents", "flush", "--config", e.config); f.code != exitCouldNoCheck || !strings.Contains(f.stdout, "0 delivered, 1 still queued") {
+		t.Errorf("flush with the hook still down: %+v", f)
+	}
+	if l := runCLI(t, "incidents", "list", "--config", e.config); !strings.Contains(l.stdout, "INC-5") {
+		t.Errorf("list: %s", l.stdout)
+	}
+}
+
+func TestGateNeedsEnvironments(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "driftgate.yaml")
+	writeTestFile(t, cfg, "apiVersion: driftgate.dev/v1alpha1\nkind: Config\n")
+	r := runCLI(t, "gate", "--config", cfg)
+	if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "no dev environment: set environments.dev in "+cfg+" or pass --dev") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
