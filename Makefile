@@ -21,7 +21,7 @@ export DRIFTGATE_TESTBED_BIN := $(TESTBED_BIN)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build test test-short lint demo testbed bench clean
+.PHONY: all build test test-short lint demo testbed chromium bench clean
 
 all: build
 
@@ -49,8 +49,16 @@ testbed:
 		echo "test bed: ready in $(TESTBED_BIN)"; \
 	fi
 
+## chromium: Debian's headless browser, for the report's rendering test
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "chromium: installing Debian's chromium for the report test"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; fi; }
+	@chromium --version
+
 ## test: unit and e2e tests against the real test bed (never -short)
-test: testbed
+test: testbed chromium
 	$(GO) test -count=1 -timeout 40m ./...
 	@# [r]eal keeps pgrep from matching this very command line.
 	@! pgrep -f "$(TESTBED_BIN)/[r]eal/" >/dev/null || { echo "test bed processes left running:"; pgrep -af "$(TESTBED_BIN)/[r]eal/"; exit 1; }

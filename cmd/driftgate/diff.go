@@ -67,14 +67,23 @@ func (o *compareOptions) scope() drift.Scope {
 	return sc
 }
 
-// evaluate runs the rules and renders the result; the error carries the exit code.
-func (o *compareOptions) evaluate(w genericiooptions.IOStreams, dev, prod *drift.Snapshot, devLoc, prodLoc string) (*drift.Result, error) {
+// result runs the rules over two loaded environments.
+func (o *compareOptions) result(dev, prod *drift.Snapshot, devLoc, prodLoc string) (*drift.Result, error) {
 	res, err := rules.Evaluate(dev, prod, o.sets, rules.Options{Mapping: o.cfg.Mapping, Namespaces: o.scope().Namespaces})
 	if err != nil {
 		return nil, err
 	}
 	res.Dev = drift.SideOf("dev", devLoc, dev)
 	res.Prod = drift.SideOf("prod", prodLoc, prod)
+	return res, nil
+}
+
+// evaluate runs the rules and renders the result.
+func (o *compareOptions) evaluate(w genericiooptions.IOStreams, dev, prod *drift.Snapshot, devLoc, prodLoc string) (*drift.Result, error) {
+	res, err := o.result(dev, prod, devLoc, prodLoc)
+	if err != nil {
+		return nil, err
+	}
 	opts := output.Options{ToolVersion: version.String()}
 	for _, s := range o.sets {
 		for _, r := range s.Rules {

@@ -79,6 +79,7 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 		newRulesCmd(streams),
 		newGateCmd(streams, g),
 		newIncidentsCmd(streams),
+		newReportCmd(streams, g),
 	)
 	return cmd
 }

@@ -98,6 +98,8 @@ type Hook struct {
 type Report struct {
 	Pairs   []ReportPair `yaml:"pairs"`
 	History string       `yaml:"history"`
+	// Hooks receive the report's Markdown summary (slack, webhook, exec).
+	Hooks []Hook `yaml:"hooks"`
 }
 
 // ReportPair is one dev/prod pair of the nightly report, by environment name.
@@ -109,7 +111,7 @@ type ReportPair struct {
 
 // Default is the configuration without a file: the built-in rules.
 func Default() *Config {
-	return &Config{APIVersion: APIVersion, Kind: Kind, Rules: []string{"builtin"}, Incidents: Incidents{Dir: ".driftgate/incidents"}}
+	return &Config{APIVersion: APIVersion, Kind: Kind, Rules: []string{"builtin"}, Incidents: Incidents{Dir: ".driftgate/incidents"}, Report: Report{History: ".driftgate/history"}}
 }
 
 // Find loads path, or driftgate.yaml in the working directory when path is
@@ -170,14 +172,20 @@ func Load(path string) (*Config, error) {
 			return nil, yamlx.Errorf(path, lookup(root, "override", "ticketPattern"), "a Go regular expression such as ^INC-[0-9]+$", "invalid ticketPattern: %v", err)
 		}
 	}
-	hooks := lookup(root, "incidents", "hooks")
-	for i, h := range c.Incidents.Hooks {
-		if !slices.Contains(hookTypes, h.Type) {
-			return nil, yamlx.Errorf(path, itemOf(hooks, i), "one of "+strings.Join(hookTypes, ", "), "unknown hook type %q", h.Type)
-		}
-		if h.Timeout != "" {
-			if _, err := time.ParseDuration(h.Timeout); err != nil {
-				return nil, yamlx.Errorf(path, itemOf(hooks, i), "a duration such as 10s", "invalid hook timeout %q", h.Timeout)
+	for _, section := range []struct {
+		key   string
+		hooks []Hook
+		types []string
+	}{{"incidents", c.Incidents.Hooks, hookTypes}, {"report", c.Report.Hooks, []string{"slack", "webhook", "exec"}}} {
+		node := lookup(root, section.key, "hooks")
+		for i, h := range section.hooks {
+			if !slices.Contains(section.types, h.Type) {
+				return nil, yamlx.Errorf(path, itemOf(node, i), "one of "+strings.Join(section.types, ", "), "%s hook type %q is not supported there", section.key, h.Type)
+			}
+			if h.Timeout != "" {
+				if _, err := time.ParseDuration(h.Timeout); err != nil {
+					return nil, yamlx.Errorf(path, itemOf(node, i), "a duration such as 10s", "invalid hook timeout %q", h.Timeout)
+				}
 			}
 		}
 	}

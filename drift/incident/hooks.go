@@ -107,7 +107,7 @@ func (d *Deliverer) now() time.Time {
 func (d *Deliverer) DeliverAll(ctx context.Context, r *Record, logDigest string) []Delivery {
 	out := make([]Delivery, 0, len(d.Hooks))
 	for i, h := range d.Hooks {
-		attempts, err := d.deliverWithRetry(ctx, i, r, logDigest)
+		attempts, err := d.retry(ctx, func(ctx context.Context) error { return d.deliver(ctx, h, i, r, logDigest) })
 		out = append(out, Delivery{Hook: i, Type: h.Type, Required: h.Required, Attempts: attempts, Err: err})
 		if err != nil && d.Store != nil {
 			if qerr := d.queue(OutboxEntry{ID: r.ID, Hook: i, Type: h.Type, LogDigest: logDigest, Attempts: attempts, LastError: err.Error(), QueuedAt: d.now().UTC()}); qerr != nil {
@@ -118,7 +118,9 @@ func (d *Deliverer) DeliverAll(ctx context.Context, r *Record, logDigest string)
 	return out
 }
 
-func (d *Deliverer) deliverWithRetry(ctx context.Context, i int, r *Record, logDigest string) (int, error) {
+// retry runs send until it succeeds, fails permanently or runs out of
+// attempts, backing off exponentially with jitter in between.
+func (d *Deliverer) retry(ctx context.Context, send func(context.Context) error) (int, error) {
 	attempts := d.Attempts
 	if attempts <= 0 {
 		attempts = 4
@@ -129,7 +131,7 @@ func (d *Deliverer) deliverWithRetry(ctx context.Context, i int, r *Record, logD
 	}
 	var err error
 	for n := 1; ; n++ {
-		err = d.deliver(ctx, d.Hooks[i], i, r, logDigest)
+		err = send(ctx)
 		var perm *permanentError
 		if err == nil || errors.As(err, &perm) || n >= attempts || ctx.Err() != nil {
 			return n, err
@@ -403,7 +405,8 @@ func (d *Deliverer) Flush(ctx context.Context) ([]Delivery, error) {
 			del.Err = fmt.Errorf("hook %d of the config is no longer a %s hook; fix the config or delete %s", e.Hook, e.Type, filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook)))
 		default:
 			del.Required = d.Hooks[e.Hook].Required
-			del.Attempts, del.Err = d.deliverWithRetry(ctx, e.Hook, r, e.LogDigest)
+			h := d.Hooks[e.Hook]
+			del.Attempts, del.Err = d.retry(ctx, func(ctx context.Context) error { return d.deliver(ctx, h, e.Hook, r, e.LogDigest) })
 		}
 		path := filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook))
 		if del.Err == nil {
@@ -418,4 +421,53 @@ func (d *Deliverer) Flush(ctx context.Context) ([]Delivery, error) {
 		out = append(out, del)
 	}
 	return out, nil
+}
+
+// DeliverText sends a Markdown message (the nightly report's summary) to
+// every hook that can carry one: Slack and webhook (signed like incident
+// deliveries), and exec (on stdin). Nothing is queued: the next report
+// supersedes this one.
+func (d *Deliverer) DeliverText(ctx context.Context, event, markdown string) []Delivery {
+	var out []Delivery
+	for i, h := range d.Hooks {
+		del := Delivery{Hook: i, Type: h.Type, Required: h.Required}
+		send := func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, hookTimeout(h))
+			defer cancel()
+			switch h.Type {
+			case HookSlack:
+				body, _ := json.Marshal(map[string]string{"text": markdown})
+				return d.post(ctx, h.URL, body, nil)
+			case HookWebhook:
+				body, _ := json.Marshal(map[string]string{"event": event, "markdown": markdown})
+				headers := map[string]string{}
+				if h.SecretEnv != "" {
+					secret := d.getenv(h.SecretEnv)
+					if secret == "" {
+						return permanent("webhook: %s is not set; refusing to send an unsigned delivery", h.SecretEnv)
+					}
+					ts := strconv.FormatInt(d.now().Unix(), 10)
+					headers["X-Driftgate-Timestamp"] = ts
+					headers["X-Driftgate-Signature"] = Signature([]byte(secret), ts, body)
+				}
+				return d.post(ctx, h.URL, body, headers)
+			case HookExec:
+				if len(h.Command) == 0 {
+					return permanent("exec hook: no command")
+				}
+				cmd := exec.CommandContext(ctx, h.Command[0], h.Command[1:]...)
+				cmd.Stdin = strings.NewReader(markdown)
+				cmd.Env = append(os.Environ(), "DRIFTGATE_EVENT="+event)
+				cmd.WaitDelay = time.Second
+				if out, err := cmd.CombinedOutput(); err != nil {
+					return fmt.Errorf("exec %s: %v: %s", h.Command[0], err, truncate(strings.TrimSpace(string(out)), 300))
+				}
+				return nil
+			}
+			return permanent("a %s hook cannot carry a report; use slack, webhook or exec", h.Type)
+		}
+		del.Attempts, del.Err = d.retry(ctx, send)
+		out = append(out, del)
+	}
+	return out
 }
