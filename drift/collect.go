@@ -146,6 +146,21 @@ func withTimeout(cfg *rest.Config, d time.Duration) *rest.Config {
 	return c
 }
 
+// DiscoverTypes returns the listable resource types in scope on the cluster
+// behind cfg, at their preferred versions, and the API groups discovery
+// could not read.
+func DiscoverTypes(cfg *rest.Config, scope Scope) ([]ResourceType, []Unobserved, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(withTimeout(ReaderConfig(cfg), 60*time.Second))
+	if err != nil {
+		return nil, nil, err
+	}
+	types, unobserved, err := discoverTypes(dc, scope)
+	if err != nil {
+		return nil, nil, unreachable(cfg.Host, err)
+	}
+	return types, unobserved, nil
+}
+
 // discoverTypes returns the listable types in scope, at their preferred
 // versions, and the groups discovery could not read.
 func discoverTypes(dc discovery.DiscoveryInterface, scope Scope) ([]ResourceType, []Unobserved, error) {

@@ -14,7 +14,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	stopProfiling := startProfiling(streams.ErrOut)
 	code := run(ctx, streams, os.Args[1:])
+	stopProfiling()
 	stop()
 	os.Exit(code)
 }

@@ -80,6 +80,7 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 		newGateCmd(streams, g),
 		newIncidentsCmd(streams),
 		newReportCmd(streams, g),
+		newRBACCmd(streams),
 	)
 	return cmd
 }

@@ -250,3 +250,29 @@ func TestExecHook(t *testing.T) {
 		t.Errorf("failing command: %v", dels[1].Err)
 	}
 }
+
+func TestDeliverTextToSlackAndSignedWebhook(t *testing.T) {
+	t.Parallel()
+	rc := &receiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := rc.record(r)
+		if sig := r.Header.Get("X-Driftgate-Signature"); sig != "" && sig != Signature([]byte("s3cret-signing-key"), r.Header.Get("X-Driftgate-Timestamp"), body) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	d := deliverer(t, config.Hook{Type: HookSlack, URL: srv.URL}, config.Hook{Type: HookWebhook, URL: srv.URL, SecretEnv: "HOOK_SECRET"}, config.Hook{Type: HookPagerDuty, RoutingKeyEnv: "PD_KEY"})
+	dels := d.DeliverText(context.Background(), "driftgate.report", "## report\nall good")
+	if dels[0].Err != nil || dels[1].Err != nil || rc.count() != 2 {
+		t.Fatalf("deliveries: %+v", dels)
+	}
+	if dels[2].Err == nil || !strings.Contains(dels[2].Err.Error(), "cannot carry a report") {
+		t.Errorf("pagerduty for a report: %v", dels[2].Err)
+	}
+	var slack, hook map[string]string
+	json.Unmarshal(rc.bodies[0], &slack)
+	json.Unmarshal(rc.bodies[1], &hook)
+	if slack["text"] != "## report\nall good" || hook["event"] != "driftgate.report" || hook["markdown"] != "## report\nall good" {
+		t.Errorf("bodies: %s / %s", rc.bodies[0], rc.bodies[1])
+	}
+}
