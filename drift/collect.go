@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -316,13 +317,22 @@ func isNetTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// isConnectionError reports a failure of the connection itself: refused,
+// reset, or cut in the middle of a response (the server stopped). No later
+// request can be trusted, so the snapshot is abandoned, not half-written.
 func isConnectionError(err error) bool {
 	var ue *url.Error
+	var oe *net.OpError
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
-		(errors.As(err, &ue) && !isNetTimeout(err))
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.As(err, &oe) || (errors.As(err, &ue) && !isNetTimeout(err)) ||
+		strings.Contains(err.Error(), "unexpected EOF") || strings.Contains(err.Error(), "connection reset by peer")
 }
 
 func unreachable(host string, err error) error {
+	if isNetTimeout(err) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w at %s: it did not answer in time (timed out; raise --request-timeout if it is only slow): %v", ErrUnreachable, host, err)
+	}
 	return fmt.Errorf("%w at %s: %v", ErrUnreachable, host, err)
 }
