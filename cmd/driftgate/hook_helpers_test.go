@@ -35,6 +35,8 @@ func (h *hookTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func collectWithHook(t *testing.T, bed *testbed.Bed, ns, prefix string, before func()) (*drift.Snapshot, error) {
 	t.Helper()
 	cfg := rest.CopyConfig(bed.Dev.Config)
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &hookTransport{next: rt, prefix: prefix, before: before} })
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return &hookTransport{next: rt, prefix: prefix, before: before}
+	})
 	return drift.Collect(context.Background(), cfg, drift.CollectOptions{Scope: drift.Scope{Namespaces: []string{ns}, Exclude: drift.DefaultExcludes}})
 }
