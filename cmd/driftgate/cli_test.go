@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -40,4 +41,21 @@ func writeTestFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// liveConfig writes a driftgate.yaml in a new directory with environments
+// dev and prod on the test bed's clusters, scoped to ns, followed by extra
+// (more top-level keys), and returns its path.
+func liveConfig(t *testing.T, kubeconfig, ns, extra string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "driftgate.yaml")
+	writeTestFile(t, cfg, `apiVersion: driftgate.dev/v1alpha1
+kind: Config
+environments:
+  dev: {context: dev, kubeconfig: `+kubeconfig+`}
+  prod: {context: prod, kubeconfig: `+kubeconfig+`}
+scope:
+  namespaces: [`+ns+`]
+`+extra)
+	return cfg
 }

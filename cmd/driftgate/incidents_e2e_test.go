@@ -195,16 +195,7 @@ func TestOverrideCreatesEventInProd(t *testing.T) {
 	if err := fixtures.Plant(ctx, bed, "leftover", ns); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "driftgate.yaml")
-	writeTestFile(t, cfg, `apiVersion: driftgate.dev/v1alpha1
-kind: Config
-environments:
-  dev: {context: dev, kubeconfig: `+bed.Kubeconfig+`}
-  prod: {context: prod, kubeconfig: `+bed.Kubeconfig+`}
-scope:
-  namespaces: [`+ns+`]
-override:
+	cfg := liveConfig(t, bed.Kubeconfig, ns, `override:
   allowedBy: [alice]
 incidents:
   dir: ./incidents
@@ -215,7 +206,7 @@ incidents:
 	if r.code != exitPass {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	recs, err := (&incident.Store{Dir: filepath.Join(dir, "incidents")}).List()
+	recs, err := (&incident.Store{Dir: filepath.Join(filepath.Dir(cfg), "incidents")}).List()
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("records: %v %v", recs, err)
 	}

@@ -19,20 +19,11 @@ func TestReportThreeRunsOverChangingState(t *testing.T) {
 	bed := testbed.Need(t)
 	ctx := context.Background()
 	ns := plantBase(t, bed)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "driftgate.yaml")
-	writeTestFile(t, cfg, `apiVersion: driftgate.dev/v1alpha1
-kind: Config
-environments:
-  dev: {context: dev, kubeconfig: `+bed.Kubeconfig+`}
-  prod: {context: prod, kubeconfig: `+bed.Kubeconfig+`}
-scope:
-  namespaces: [`+ns+`]
-report:
+	cfg := liveConfig(t, bed.Kubeconfig, ns, `report:
   pairs: [{name: shop, dev: dev, prod: prod}]
   history: ./history
 `)
-	out := filepath.Join(dir, "out")
+	out := filepath.Join(filepath.Dir(cfg), "out")
 	runReport := func(wantCode int) *report.Report {
 		t.Helper()
 		r := runCLI(t, "report", "--config", cfg, "--out", out)

@@ -92,15 +92,7 @@ func TestNoSecretValueLeavesTheCluster(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "driftgate.yaml")
-	writeTestFile(t, cfg, `apiVersion: driftgate.dev/v1alpha1
-kind: Config
-environments:
-  dev: {context: dev, kubeconfig: `+bed.Kubeconfig+`}
-  prod: {context: prod, kubeconfig: `+bed.Kubeconfig+`}
-scope: {namespaces: [`+ns+`]}
-override: {allowedBy: [alice]}
+	cfg := liveConfig(t, bed.Kubeconfig, ns, `override: {allowedBy: [alice]}
 incidents:
   dir: ./incidents
   hooks: [{type: webhook, url: '`+hook.URL+`', required: true}]
@@ -109,6 +101,7 @@ report:
   history: ./history
   hooks: [{type: slack, url: '`+hook.URL+`'}]
 `)
+	dir := filepath.Dir(cfg)
 	var outputs bytes.Buffer
 	runAll := func(args ...string) {
 		t.Helper()

@@ -206,17 +206,29 @@ func (d *Deliverer) webhook(ctx context.Context, h config.Hook, i int, r *Record
 	if err != nil {
 		return permanent("encoding webhook body: %v", err)
 	}
-	headers := map[string]string{"Idempotency-Key": r.ID + "." + strconv.Itoa(i)}
-	if h.SecretEnv != "" {
-		secret := d.getenv(h.SecretEnv)
-		if secret == "" {
-			return permanent("webhook: %s is not set; refusing to send an unsigned delivery", h.SecretEnv)
-		}
-		ts := strconv.FormatInt(d.now().Unix(), 10)
-		headers["X-Driftgate-Timestamp"] = ts
-		headers["X-Driftgate-Signature"] = Signature([]byte(secret), ts, body)
+	headers, err := d.signed(h, body)
+	if err != nil {
+		return err
 	}
+	headers["Idempotency-Key"] = r.ID + "." + strconv.Itoa(i)
 	return d.post(ctx, h.URL, body, headers)
+}
+
+// signed returns the signature headers for a webhook body when the hook has
+// a secret, refusing to send unsigned when the secret is missing.
+func (d *Deliverer) signed(h config.Hook, body []byte) (map[string]string, error) {
+	headers := map[string]string{}
+	if h.SecretEnv == "" {
+		return headers, nil
+	}
+	secret := d.getenv(h.SecretEnv)
+	if secret == "" {
+		return nil, permanent("webhook: %s is not set; refusing to send an unsigned delivery", h.SecretEnv)
+	}
+	ts := strconv.FormatInt(d.now().Unix(), 10)
+	headers["X-Driftgate-Timestamp"] = ts
+	headers["X-Driftgate-Signature"] = Signature([]byte(secret), ts, body)
+	return headers, nil
 }
 
 func (d *Deliverer) pagerDuty(ctx context.Context, h config.Hook, r *Record) error {
@@ -440,15 +452,9 @@ func (d *Deliverer) DeliverText(ctx context.Context, event, markdown string) []D
 				return d.post(ctx, h.URL, body, nil)
 			case HookWebhook:
 				body, _ := json.Marshal(map[string]string{"event": event, "markdown": markdown})
-				headers := map[string]string{}
-				if h.SecretEnv != "" {
-					secret := d.getenv(h.SecretEnv)
-					if secret == "" {
-						return permanent("webhook: %s is not set; refusing to send an unsigned delivery", h.SecretEnv)
-					}
-					ts := strconv.FormatInt(d.now().Unix(), 10)
-					headers["X-Driftgate-Timestamp"] = ts
-					headers["X-Driftgate-Signature"] = Signature([]byte(secret), ts, body)
+				headers, err := d.signed(h, body)
+				if err != nil {
+					return err
 				}
 				return d.post(ctx, h.URL, body, headers)
 			case HookExec:

@@ -281,6 +281,16 @@ func (h History) Save(r *Report) error {
 	if err != nil {
 		return err
 	}
-	name := "report-" + r.GeneratedAt.UTC().Format("20060102T150405Z") + ".json"
+	// The run's time to the second names the file; a counter keeps two runs
+	// in the same second (a retried CI job) apart instead of overwriting.
+	// Names sort in the order the runs happened.
+	base := "report-" + r.GeneratedAt.UTC().Format("20060102T150405Z")
+	var name string
+	for i := 0; ; i++ {
+		name = fmt.Sprintf("%s-%03d.json", base, i)
+		if _, err := os.Stat(filepath.Join(h.Dir, name)); os.IsNotExist(err) {
+			break
+		}
+	}
 	return atomicfile.WriteBytes(filepath.Join(h.Dir, name), 0o644, b)
 }

@@ -100,8 +100,14 @@ func TestHistoryRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Two runs within one second are both kept, in order.
+	again := runs(t)[2]
+	again.Verdict = "second-run-same-second"
+	if err := hist.Save(again); err != nil {
+		t.Fatal(err)
+	}
 	loaded, err := hist.Load()
-	if err != nil || len(loaded) != 3 || !loaded[2].GeneratedAt.Equal(t0.Add(48*time.Hour)) {
+	if err != nil || len(loaded) != 4 || !loaded[2].GeneratedAt.Equal(t0.Add(48*time.Hour)) || loaded[3].Verdict != "second-run-same-second" {
 		t.Fatalf("loaded %d runs: %v", len(loaded), err)
 	}
 	os.WriteFile(filepath.Join(hist.Dir, "report-20991231T000000Z.json"), []byte("{"), 0o644)
