@@ -82,3 +82,15 @@ demo: build testbed
 
 clean:
 	rm -rf bin
+
+## fuzz: run each fuzz target for FUZZTIME (default 30s); a crasher is written to the package's testdata/fuzz/
+FUZZTIME ?= 30s
+FUZZ_TARGETS := FuzzDecodeSnapshot:./drift FuzzReadManifests:./drift FuzzParseRuleSet:./rules \
+	FuzzCompileCEL:./rules FuzzParseConfig:./drift/config FuzzParse:./drift/dns
+.PHONY: fuzz
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done

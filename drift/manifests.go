@@ -31,12 +31,30 @@ var ManifestExtensions = []string{".yaml", ".yml", ".json"}
 // recursively for ManifestExtensions files in lexical order. Multi-document
 // YAML and List kinds (the output of `kubectl get -o yaml`) are expanded.
 func ReadManifests(path string) ([]Manifest, error) {
+	files, err := manifestFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Manifest
+	for _, f := range files {
+		ms, err := readManifestFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
+}
+
+// manifestFiles is path when it is a file, or the ManifestExtensions files
+// under the directory path, in lexical order, skipping hidden directories.
+func manifestFiles(path string) ([]string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading manifests: %w", err)
 	}
 	if !info.IsDir() {
-		return readManifestFile(path)
+		return []string{path}, nil
 	}
 	var files []string
 	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
@@ -54,15 +72,7 @@ func ReadManifests(path string) ([]Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading manifests: %w", err)
 	}
-	var out []Manifest
-	for _, f := range files {
-		ms, err := readManifestFile(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ms...)
-	}
-	return out, nil
+	return files, nil
 }
 
 func readManifestFile(path string) ([]Manifest, error) {
@@ -70,6 +80,12 @@ func readManifestFile(path string) ([]Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading manifests: %w", err)
 	}
+	return ReadManifestBytes(path, data)
+}
+
+// ReadManifestBytes reads the objects in data, the content of path (which
+// names them and the errors, an *InputError with the line).
+func ReadManifestBytes(path string, data []byte) ([]Manifest, error) {
 	var out []Manifest
 	for _, doc := range splitYAMLDocuments(data) {
 		obj, err := decodeDocument(doc.body)
@@ -77,9 +93,11 @@ func readManifestFile(path string) ([]Manifest, error) {
 			var ie *InputError
 			if errors.As(err, &ie) {
 				ie.File = path
-				ie.Line += doc.line - 1
-				if ie.Line < doc.line {
-					ie.Line = doc.line
+				ie.Line = max(ie.Line+doc.line-1, doc.line)
+				// The parser may name the line after the end of the
+				// document; keep the position inside it.
+				if last := doc.line + yamlLines(doc.body) - 1; ie.Line > last {
+					ie.Line, ie.Column = last, 0
 				}
 				return nil, ie
 			}
@@ -124,6 +142,22 @@ func splitYAMLDocuments(data []byte) []yamlDocument {
 	}
 	docs = append(docs, yamlDocument{line: startLine, body: data[start:]})
 	return docs
+}
+
+// yamlLines counts the lines of b as the YAML parser does: \n, \r\n, a
+// lone \r, NEL, LS and PS each end one.
+func yamlLines(b []byte) int {
+	n := 1
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '\n',
+			b[i] == '\r' && (i+1 == len(b) || b[i+1] != '\n'),
+			b[i] == 0xc2 && i+1 < len(b) && b[i+1] == 0x85,
+			b[i] == 0xe2 && i+2 < len(b) && b[i+1] == 0x80 && (b[i+2] == 0xa8 || b[i+2] == 0xa9):
+			n++
+		}
+	}
+	return n
 }
 
 func isDocumentSeparator(l []byte) bool {

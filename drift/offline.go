@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -51,58 +52,130 @@ type ManifestOptions struct {
 
 // SnapshotFromManifests builds a snapshot from files or directories of
 // manifests, normalized exactly as a live snapshot is.
+//
+// Objects are normalized file by file, so that what normalization drops
+// (managed fields, status, last-applied, Secret values) is not held for the
+// whole folder; which kinds are namespaced is known only once every CRD has
+// been read, so namespaces and scope are settled at the end.
 func SnapshotFromManifests(paths []string, opts ManifestOptions) (*Snapshot, error) {
-	if opts.Normalizer == nil {
-		opts.Normalizer = NewNormalizer(nil)
-	}
-	var all []Manifest
+	b := newManifestBuilder(opts)
 	for _, p := range paths {
-		ms, err := ReadManifests(p)
+		files, err := manifestFiles(p)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, ms...)
-	}
-	scoped := crdScopes(all)
-
-	s := newSnapshot(SourceManifests, opts.Scope, opts.Normalizer, opts.Now)
-	s.Metadata.Paths = slices.Clone(paths)
-	seen := map[ObjectID]Manifest{}
-	types := map[ResourceType]bool{}
-	for _, m := range all {
-		group, version := splitAPIVersion(m.Object["apiVersion"].(string))
-		kind := m.Object["kind"].(string)
-		namespaced := !isClusterScoped(group, kind, scoped)
-		meta, _ := m.Object["metadata"].(map[string]any)
-		if meta == nil {
-			return nil, &InputError{File: m.File, Line: m.Line, Msg: kind + " has no metadata", Hint: "every object needs metadata.name"}
-		}
-		if namespaced {
-			if ns, _ := meta["namespace"].(string); ns == "" {
-				meta["namespace"] = "default"
+		for _, f := range files {
+			ms, err := readManifestFile(f)
+			if err != nil {
+				return nil, err
 			}
-		} else {
-			delete(meta, "namespace")
+			b.add(ms)
 		}
-		if !s.Metadata.Scope.includes(group, kind, namespaced, meta) {
+	}
+	return b.snapshot(paths)
+}
+
+// manifestBuilder collects normalized manifests until they make a snapshot.
+type manifestBuilder struct {
+	opts    ManifestOptions
+	pending []pendingObject
+	// crds are the scopes of kinds defined by CRDs, by group/kind: true for Cluster.
+	crds map[string]bool
+}
+
+// pendingObject is a manifest normalized before its scope is known.
+type pendingObject struct {
+	file                 string
+	line                 int
+	group, version, kind string
+	hasMeta              bool
+	namespace, name      string // metadata.namespace and .name as written
+	obj                  Object // empty when excluded by kind, folded or failed
+	fold                 bool
+	err                  error
+}
+
+func newManifestBuilder(opts ManifestOptions) *manifestBuilder {
+	if opts.Normalizer == nil {
+		opts.Normalizer = NewNormalizer(nil)
+	}
+	return &manifestBuilder{opts: opts, crds: map[string]bool{}}
+}
+
+// add normalizes ms (modifying their objects) and keeps the results.
+func (b *manifestBuilder) add(ms []Manifest) {
+	for _, m := range ms {
+		p := pendingObject{file: m.File, line: m.Line, kind: m.Object["kind"].(string)}
+		p.group, p.version = splitAPIVersion(m.Object["apiVersion"].(string))
+		if p.kind == "CustomResourceDefinition" {
+			spec, _ := m.Object["spec"].(map[string]any)
+			group, _ := spec["group"].(string)
+			names, _ := spec["names"].(map[string]any)
+			kind, _ := names["kind"].(string)
+			scope, _ := spec["scope"].(string)
+			b.crds[group+"/"+kind] = scope == "Cluster"
+		}
+		meta, _ := m.Object["metadata"].(map[string]any)
+		p.hasMeta = meta != nil
+		p.namespace, _ = meta["namespace"].(string)
+		p.name, _ = meta["name"].(string)
+		if p.hasMeta && !b.opts.Scope.excludes(p.group, p.kind) {
+			p.obj, p.fold, p.err = b.opts.Normalizer.Normalize(m.Object)
+			if p.fold {
+				p.obj = Object{}
+			}
+		}
+		b.pending = append(b.pending, p)
+	}
+}
+
+// snapshot settles namespaces and scope, in the order the manifests were
+// read, and returns the snapshot of paths.
+func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
+	s := newSnapshot(SourceManifests, b.opts.Scope, b.opts.Normalizer, b.opts.Now)
+	s.Metadata.Paths = slices.Clone(paths)
+	type place struct {
+		file string
+		line int
+	}
+	seen := map[ObjectID]place{}
+	types := map[ResourceType]bool{}
+	for i := range b.pending {
+		p := &b.pending[i]
+		namespaced := !isClusterScoped(p.group, p.kind, b.crds)
+		if !p.hasMeta {
+			return nil, &InputError{File: p.file, Line: p.line, Msg: p.kind + " has no metadata", Hint: "every object needs metadata.name"}
+		}
+		ns := ""
+		if namespaced {
+			ns = cmp.Or(p.namespace, "default")
+		}
+		if !s.Metadata.Scope.includes(p.group, p.kind, namespaced, map[string]any{"namespace": ns, "name": p.name}) {
 			continue
 		}
-		o, fold, err := opts.Normalizer.Normalize(m.Object)
-		if err != nil {
-			return nil, &InputError{File: m.File, Line: m.Line, Msg: err.Error()}
+		if p.err != nil {
+			return nil, &InputError{File: p.file, Line: p.line, Msg: p.err.Error()}
 		}
-		if fold {
+		if p.fold {
 			s.Metadata.Folded++
 			continue
 		}
+		o := p.obj
+		p.obj = Object{}
+		o.Namespace = ns
+		if meta, _ := o.Object["metadata"].(map[string]any); namespaced {
+			meta["namespace"] = ns
+		} else {
+			delete(meta, "namespace")
+		}
 		id := o.ID()
 		if prev, dup := seen[id]; dup {
-			return nil, &InputError{File: m.File, Line: m.Line,
-				Msg:  fmt.Sprintf("%s is defined twice; first at %s:%d", id, prev.File, prev.Line),
+			return nil, &InputError{File: p.file, Line: p.line,
+				Msg:  fmt.Sprintf("%s is defined twice; first at %s:%d", id, prev.file, prev.line),
 				Hint: "keep one definition"}
 		}
-		seen[id] = m
-		types[ResourceType{Group: group, Version: version, Kind: kind, Namespaced: namespaced}] = true
+		seen[id] = place{p.file, p.line}
+		types[ResourceType{Group: p.group, Version: p.version, Kind: p.kind, Namespaced: namespaced}] = true
 		s.Objects = append(s.Objects, o)
 	}
 	for rt := range types {
@@ -127,23 +200,6 @@ func newSnapshot(source string, scope Scope, n *Normalizer, now time.Time) *Snap
 			SecretDigest: n.SecretDigest(),
 		},
 	}
-}
-
-// crdScopes reads the scope of the kinds defined by CRDs among the manifests.
-func crdScopes(ms []Manifest) map[string]bool {
-	out := map[string]bool{}
-	for _, m := range ms {
-		if m.Object["kind"] != "CustomResourceDefinition" {
-			continue
-		}
-		spec, _ := m.Object["spec"].(map[string]any)
-		group, _ := spec["group"].(string)
-		names, _ := spec["names"].(map[string]any)
-		kind, _ := names["kind"].(string)
-		scope, _ := spec["scope"].(string)
-		out[group+"/"+kind] = scope == "Cluster"
-	}
-	return out
 }
 
 func isClusterScoped(group, kind string, crds map[string]bool) bool {

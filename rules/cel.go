@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,24 +21,34 @@ var celEnv, celEnvErr = cel.NewEnv(
 	cel.Variable("prod", cel.DynType),
 )
 
+// celCostLimit bounds one evaluation as Kubernetes bounds one CEL
+// expression of a ValidatingAdmissionPolicy (its PerCallLimit): nested
+// comprehensions that would run for hours fail instead, which the rule
+// reports as a finding.
+const celCostLimit = 1_000_000
+
 // compileCEL compiles the rule's expression once, at load; a syntax or type
-// error is reported at its position in the file.
-func (r *Rule) compileCEL(file string, n *yamlx.Node) error {
+// error is reported at its position in src, the file's content.
+func (r *Rule) compileCEL(file string, src []byte, n *yamlx.Node) error {
 	if celEnvErr != nil {
 		return celEnvErr
 	}
 	ast, iss := celEnv.Compile(r.Expression)
 	if iss != nil && iss.Err() != nil {
 		e := iss.Errors()[0]
-		line, col := celPosition(n, e.Location.Line(), e.Location.Column())
+		msg := strings.TrimSpace(e.Message)
+		line, col, exact := celPosition(src, n, r.Expression, e.Location.Line(), e.Location.Column())
+		if !exact && e.Location.Line() >= 1 && e.Location.Column() >= 0 {
+			msg += fmt.Sprintf(" (line %d, column %d of the expression)", e.Location.Line(), e.Location.Column()+1)
+		}
 		return yamlx.Errorf(file, &yamlx.Node{Line: line, Column: col}, "see https://github.com/google/cel-spec",
-			"rule %s: CEL: %s", r.ID, strings.TrimSpace(e.Message))
+			"rule %s: CEL: %s", r.ID, msg)
 	}
 	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
 		return yamlx.Errorf(file, n, "the expression must be true when dev and prod agree",
 			"rule %s: CEL expression returns %s, not bool", r.ID, t)
 	}
-	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit))
 	if err != nil {
 		return yamlx.Errorf(file, n, "", "rule %s: CEL: %v", r.ID, err)
 	}
@@ -45,21 +56,76 @@ func (r *Rule) compileCEL(file string, n *yamlx.Node) error {
 	return nil
 }
 
-// celPosition maps a position inside an expression (line 1-based, column
-// 0-based) to the file. A block scalar (| or >) starts on the line after its
-// key, indented by two more columns than the key by convention.
-func celPosition(n *yamlx.Node, line, col int) (int, int) {
-	if n.Style&(yamlx.LiteralStyle|yamlx.FoldedStyle) != 0 {
-		return n.Line + line, n.Column + 2 + col
+// celPosition maps a position inside the expression held by scalar node n
+// (line 1-based, column 0-based, in characters) to the file whose content is
+// src. It checks the mapping against src: where the scalar's text differs
+// from the expression's up to the position (a folded line, an escape, a
+// doubled quote), it returns the scalar's start and exact false.
+func celPosition(src []byte, n *yamlx.Node, expr string, line, col int) (int, int, bool) {
+	exprLines := strings.Split(expr, "\n")
+	if line < 1 || line > len(exprLines) || col < 0 {
+		return n.Line, n.Column, false
 	}
-	offset := 0
-	if n.Style&(yamlx.DoubleQuotedStyle|yamlx.SingleQuotedStyle) != 0 {
-		offset = 1
+	if n.Style&(yamlx.LiteralStyle|yamlx.FoldedStyle) != 0 {
+		// Content starts on the line after the indicator; each line is the
+		// block's indentation, then the expression's line as written.
+		text := sourceLines(src, n.Line+1, line)
+		if len(text) < line {
+			return n.Line, n.Column, false
+		}
+		indent := -1
+		for i, e := range exprLines[:line] {
+			if e == "" {
+				if strings.Trim(text[i], " ") != "" {
+					return n.Line, n.Column, false
+				}
+				continue
+			}
+			pad, ok := strings.CutSuffix(text[i], e)
+			if !ok || strings.Trim(pad, " ") != "" || (indent >= 0 && len(pad) != indent) {
+				return n.Line, n.Column, false
+			}
+			indent = len(pad)
+		}
+		return n.Line + line, max(indent, 0) + col + 1, true
 	}
 	if line == 1 {
-		return n.Line, n.Column + offset + col
+		offset := 0
+		if n.Style&(yamlx.DoubleQuotedStyle|yamlx.SingleQuotedStyle) != 0 {
+			offset = 1
+		}
+		want := []rune(exprLines[0])
+		want = want[:min(col+1, len(want))]
+		if text := sourceLines(src, n.Line, 1); len(text) == 1 {
+			runes := []rune(text[0])
+			if start := n.Column - 1 + offset; start >= 0 && start <= len(runes) && strings.HasPrefix(string(runes[start:]), string(want)) {
+				return n.Line, n.Column + offset + col, true
+			}
+		}
 	}
-	return n.Line + line - 1, col + 1
+	return n.Line, n.Column, false
+}
+
+// sourceLines returns up to count lines of src from line first (1-based),
+// without their line breaks.
+func sourceLines(src []byte, first, count int) []string {
+	for i := 1; i < first; i++ {
+		nl := bytes.IndexByte(src, '\n')
+		if nl < 0 {
+			return nil
+		}
+		src = src[nl+1:]
+	}
+	var out []string
+	for len(out) < count {
+		l, rest, found := bytes.Cut(src, []byte("\n"))
+		out = append(out, strings.TrimSuffix(string(l), "\r"))
+		if !found {
+			break
+		}
+		src = rest
+	}
+	return out
 }
 
 // evalCEL runs the expression; the error says why it could not decide.

@@ -163,17 +163,23 @@ func Parse(file string, data []byte) (*RuleSet, error) {
 	ids := map[string]int{}
 	for i, r := range rs.Rules {
 		n := ruleNodes[i]
+		if r == nil {
+			return nil, yamlx.Errorf(file, n, "remove the empty item, or give the rule's keys", "empty rule")
+		}
 		r.file, r.line = file, n.Line
 		if prev, dup := ids[r.ID]; dup {
 			return nil, yamlx.Errorf(file, field(n, "id"), "rule ids must be unique", "rule id %q already used at line %d", r.ID, prev)
 		}
 		ids[r.ID] = n.Line
-		if err := r.compile(file, n); err != nil {
+		if err := r.compile(file, data, n); err != nil {
 			return nil, err
 		}
 	}
 	for i, w := range rs.Waivers {
 		n := waiverNodes[i]
+		if w == nil {
+			return nil, yamlx.Errorf(file, n, "remove the empty item, or give the waiver's keys", "empty waiver")
+		}
 		w.file, w.line = file, n.Line
 		if err := w.validate(file, n); err != nil {
 			return nil, err
@@ -189,12 +195,21 @@ func rootNode(n *yamlx.Node) *yamlx.Node {
 	return n
 }
 
-// field returns the value node of key in mapping n, or n itself.
+// field returns the value node of key in mapping n, or n itself, following
+// aliases (an alias node has no content of its own).
 func field(n *yamlx.Node, key string) *yamlx.Node {
+	n = deref(n)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return deref(n.Content[i+1])
 		}
+	}
+	return n
+}
+
+func deref(n *yamlx.Node) *yamlx.Node {
+	if n.Alias != nil {
+		return n.Alias
 	}
 	return n
 }
@@ -203,7 +218,7 @@ func seqItems(doc *yamlx.Node, key string) []*yamlx.Node {
 	return field(rootNode(doc), key).Content
 }
 
-func (r *Rule) compile(file string, n *yamlx.Node) error {
+func (r *Rule) compile(file string, src []byte, n *yamlx.Node) error {
 	errAt := func(key, hint, format string, args ...any) error {
 		return yamlx.Errorf(file, field(n, key), hint, format, args...)
 	}
@@ -266,7 +281,7 @@ func (r *Rule) compile(file string, n *yamlx.Node) error {
 	}
 	r.selector = sel
 	if r.Check == CheckCEL {
-		if err := r.compileCEL(file, field(n, "expression")); err != nil {
+		if err := r.compileCEL(file, src, field(n, "expression")); err != nil {
 			return err
 		}
 	}

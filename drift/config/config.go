@@ -135,6 +135,12 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates data, the content of the config file path,
+// as Load does. Every error is a *drift.InputError naming path and line.
+func Parse(path string, data []byte) (*Config, error) {
 	c := Default()
 	c.Rules = nil
 	if err := yamlx.Decode(path, data, c); err != nil {
@@ -192,7 +198,7 @@ func Load(path string) (*Config, error) {
 	for i, p := range c.Report.Pairs {
 		for _, env := range []string{p.Dev, p.Prod} {
 			if _, ok := c.Environments[env]; !ok {
-				return nil, yamlx.Errorf(path, lookup(root, "report", "pairs").Content[i], "name an environment under environments",
+				return nil, yamlx.Errorf(path, itemOf(lookup(root, "report", "pairs"), i), "name an environment under environments",
 					"report pair %q names unknown environment %q", p.Name, env)
 			}
 		}
@@ -235,13 +241,17 @@ func itemOf(seq *yamlx.Node, i int) *yamlx.Node {
 	return seq
 }
 
-// lookup follows keys through mappings, returning the deepest node found.
+// lookup follows keys through mappings (and aliases), returning the deepest
+// node found.
 func lookup(n *yamlx.Node, keys ...string) *yamlx.Node {
 	for _, k := range keys {
 		found := false
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == k {
 				n, found = n.Content[i+1], true
+				if n.Alias != nil {
+					n = n.Alias
+				}
 				break
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -43,7 +44,7 @@ func Decode(file string, data []byte, v any) error {
 		if errors.Is(err, io.EOF) {
 			return &drift.InputError{File: file, Line: 1, Msg: "file is empty", Hint: "see the examples in README.md"}
 		}
-		return parseError(file, err)
+		return parseError(file, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -62,16 +63,72 @@ func Decode(file string, data []byte, v any) error {
 	return nil
 }
 
-func parseError(file string, err error) error {
+func parseError(file string, data []byte, err error) error {
 	msg := err.Error()
-	line := 0
+	line, col := 0, 0
 	if _, rest, ok := strings.Cut(msg, "yaml: line "); ok {
 		fmt.Sscanf(rest, "%d", &line)
 		if _, after, ok := strings.Cut(rest, ": "); ok {
 			msg = after
 		}
 	}
-	return &drift.InputError{File: file, Line: line, Msg: strings.TrimPrefix(msg, "yaml: "), Hint: "fix the YAML syntax"}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if line == 0 {
+		// The parser leaves the line out for its first line, for bytes its
+		// reader refuses, and for an unknown anchor; find them.
+		line, col = 1, 0
+		if l, c, ok := badCharacter(data); ok && (strings.Contains(msg, "UTF-8") || strings.Contains(msg, "control characters")) {
+			line, col = l, c
+		} else if _, name, ok := strings.Cut(msg, "anchor '"); ok {
+			name, _, _ = strings.Cut(name, "'")
+			if i := bytes.Index(data, []byte("*"+name)); i >= 0 && name != "" {
+				line, col = position(data, i)
+			}
+		}
+	}
+	return &drift.InputError{File: file, Line: line, Column: col, Msg: msg, Hint: "fix the YAML syntax"}
+}
+
+// badCharacter finds the first byte that is not valid UTF-8 or is a
+// character YAML does not allow.
+func badCharacter(data []byte) (line, col int, ok bool) {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		printable := r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0x7e) || r == 0x85 ||
+			(r >= 0xa0 && r <= 0xd7ff) || (r >= 0xe000 && r <= 0xfffd) || (r >= 0x10000 && r <= 0x10ffff)
+		if (r == utf8.RuneError && size <= 1) || !printable {
+			line, col = position(data, i)
+			return line, col, true
+		}
+		i += size
+	}
+	return 0, 0, false
+}
+
+// Lines counts the lines of data as YAML does: \n, \r\n, a lone \r, NEL,
+// LS and PS each end one.
+func Lines(data []byte) int {
+	n := 1
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '\n',
+			data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n'),
+			data[i] == 0xc2 && i+1 < len(data) && data[i+1] == 0x85,
+			data[i] == 0xe2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xa8 || data[i+2] == 0xa9):
+			n++
+		}
+	}
+	return n
+}
+
+// position is the 1-based line and column (in characters) of offset i.
+func position(data []byte, i int) (line, col int) {
+	start := 0
+	if j := bytes.LastIndexAny(data[:i], "\n\r\u0085\u2028\u2029"); j >= 0 {
+		_, size := utf8.DecodeRune(data[j:])
+		start = j + size
+	}
+	return Lines(data[:i]), 1 + utf8.RuneCount(data[start:i])
 }
 
 func typeError(file string, root *yaml.Node, err error) error {
