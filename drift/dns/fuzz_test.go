@@ -1,13 +1,15 @@
 package dns
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
 
-// FuzzParse: no input makes Parse or Compare panic, and whatever parses
-// equals itself, reformatted, apart from what is always reported
-// (unresolved items).
+// FuzzParse: no input makes Parse or Compare panic, every error is a
+// *ParseError with a line of the Corefile, and whatever parses equals
+// itself, reformatted, apart from what is always reported (unresolved
+// items).
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		base,
@@ -38,6 +40,10 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			if c != nil {
 				t.Fatalf("Parse returned both a Corefile and an error: %v", err)
+			}
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Line < 1 || pe.Line > strings.Count(text, "\n")+1 {
+				t.Fatalf("error without a line in the Corefile: %v\ninput: %q", err, text)
 			}
 			return
 		}

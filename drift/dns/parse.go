@@ -123,20 +123,30 @@ func Parse(name string, corefile []byte) (*Corefile, error) {
 
 	c := &Corefile{topImports: topImports}
 	keyLines := sc.serverKeyLines
+	// errLines are where errors about each block point: its Line when known,
+	// else the next token in the file that spells its first key.
+	errLines := make([]int, len(blocks))
+	next := 0
 	for i, b := range blocks {
-		s, err := buildServer(name, b)
+		line := 0
+		switch {
+		case sc.clean && len(keyLines) == len(blocks):
+			line = keyLines[i]
+		case len(blocks) == 1 && len(toks) > 0:
+			line = toks[0].line
+		}
+		errLines[i] = line
+		if line == 0 {
+			errLines[i], next = keyTokenLine(toks, next, b.Keys)
+		}
+		s, err := buildServer(name, b, errLines[i])
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case sc.clean && len(keyLines) == len(blocks):
-			s.Line = keyLines[i]
-		case len(blocks) == 1 && len(toks) > 0:
-			s.Line = toks[0].line
-		}
+		s.Line = line
 		c.Servers = append(c.Servers, s)
 	}
-	if err := checkDuplicateZones(name, c.Servers); err != nil {
+	if err := checkDuplicateZones(name, c.Servers, errLines); err != nil {
 		return nil, err
 	}
 	// Unresolved imports are recognised by the sentinel in their name, so
@@ -438,14 +448,18 @@ func serialize(name string, toks []token) ([]byte, error) {
 		line = t.endLine()
 	}
 	again := lex(name, b.Bytes())
-	if len(again) != len(toks) {
-		return nil, &ParseError{Name: name, Msg: "cannot re-tokenize the corefile faithfully (unsupported quoting)"}
-	}
-	for i := range again {
-		if again[i] != toks[i] {
+	for i := range toks {
+		if i >= len(again) || again[i] != toks[i] {
 			return nil, &ParseError{Name: name, Line: toks[i].line,
 				Msg: "cannot re-tokenize the corefile faithfully (unsupported quoting)"}
 		}
+	}
+	if len(again) > len(toks) {
+		line := 1
+		if len(toks) > 0 {
+			line = toks[len(toks)-1].endLine()
+		}
+		return nil, &ParseError{Name: name, Line: line, Msg: "cannot re-tokenize the corefile faithfully (unsupported quoting)"}
 	}
 	return b.Bytes(), nil
 }
@@ -508,12 +522,16 @@ func toParseError(name string, err error) *ParseError {
 // buildServer turns one parsed server block into a Server. The parser groups
 // tokens by directive name; each group is split back into directives here,
 // with the same line-and-brace rules the parser used to collect them.
-func buildServer(name string, b caddyfile.ServerBlock) (Server, error) {
+func buildServer(name string, b caddyfile.ServerBlock, keyLine int) (Server, error) {
 	s := Server{}
 	for _, k := range b.Keys {
 		nk, err := normalizeKey(strings.ReplaceAll(k, sentinel, ""))
 		if err != nil {
-			return Server{}, &ParseError{Name: name, Line: firstLine(b), Msg: err.Error()}
+			line := firstLine(b)
+			if line == 0 { // a block without directives
+				line = keyLine
+			}
+			return Server{}, &ParseError{Name: name, Line: line, Msg: err.Error()}
 		}
 		s.Keys = append(s.Keys, nk)
 	}
@@ -535,6 +553,21 @@ func buildServer(name string, b caddyfile.ServerBlock) (Server, error) {
 		return s.Directives[i].Name < s.Directives[j].Name
 	})
 	return s, nil
+}
+
+// keyTokenLine finds, from toks[from], the first token that spells one of
+// a block's keys as written (the parser drops a trailing comma), and returns
+// its line (1 when there is none) and where to look for the next block's.
+func keyTokenLine(toks []token, from int, keys []string) (line, next int) {
+	for i := from; i < len(toks); i++ {
+		for _, k := range keys {
+			k = strings.ReplaceAll(k, sentinel, "")
+			if toks[i].text == k || toks[i].text == k+"," {
+				return toks[i].line, i + 1
+			}
+		}
+	}
+	return 1, from
 }
 
 func firstLine(b caddyfile.ServerBlock) int {
@@ -623,7 +656,7 @@ func cleanDirectives(ds []Directive) {
 	}
 }
 
-func checkDuplicateZones(name string, servers []Server) error {
+func checkDuplicateZones(name string, servers []Server, lines []int) error {
 	seen := map[string]int{}
 	for i, s := range servers {
 		for _, k := range s.Keys {
@@ -635,9 +668,9 @@ func checkDuplicateZones(name string, servers []Server) error {
 			if hasDirective(servers[j], "bind") && hasDirective(s, "bind") {
 				continue
 			}
-			return &ParseError{Name: name, Line: s.Line,
+			return &ParseError{Name: name, Line: lines[i],
 				Msg: fmt.Sprintf("zone %s is served by two server blocks (lines %d and %d); CoreDNS refuses this unless each block uses bind",
-					k, servers[j].Line, s.Line)}
+					k, lines[j], lines[i])}
 		}
 	}
 	return nil
