@@ -14,11 +14,22 @@ import (
 	"github.com/driftgate/driftgate/internal/yamlx"
 )
 
+// Limits on one expression. cel-go's defaults (100,000 characters, nesting
+// 250) let a single expression take tens of seconds to compile (a chain of
+// thousands of comparisons joined by ||, lists nested 200 deep); within these
+// an expression compiles in well under a second.
+const (
+	celMaxSize    = 10_000
+	celMaxNesting = 64
+)
+
 // celEnv declares dev and prod as dynamic values: the normalized objects, or
 // null when the object is absent on that side.
 var celEnv, celEnvErr = cel.NewEnv(
 	cel.Variable("dev", cel.DynType),
 	cel.Variable("prod", cel.DynType),
+	cel.ParserExpressionSizeLimit(celMaxSize),
+	cel.ParserRecursionLimit(celMaxNesting),
 )
 
 // celCostLimit bounds one evaluation as Kubernetes bounds one CEL
@@ -41,8 +52,11 @@ func (r *Rule) compileCEL(file string, src []byte, n *yamlx.Node) error {
 		if !exact && e.Location.Line() >= 1 && e.Location.Column() >= 0 {
 			msg += fmt.Sprintf(" (line %d, column %d of the expression)", e.Location.Line(), e.Location.Column()+1)
 		}
-		return yamlx.Errorf(file, &yamlx.Node{Line: line, Column: col}, "see https://github.com/google/cel-spec",
-			"rule %s: CEL: %s", r.ID, msg)
+		hint := "see https://github.com/google/cel-spec"
+		if strings.Contains(msg, "exceeds limit") || strings.Contains(msg, "limit exceeded") || strings.Contains(msg, "recursion depth") {
+			hint = fmt.Sprintf("split it into several rules: an expression may hold %d characters and nest %d deep", celMaxSize, celMaxNesting)
+		}
+		return yamlx.Errorf(file, &yamlx.Node{Line: line, Column: col}, hint, "rule %s: CEL: %s", r.ID, msg)
 	}
 	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
 		return yamlx.Errorf(file, n, "the expression must be true when dev and prod agree",
