@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,5 +77,25 @@ func TestLargeRuleSet(t *testing.T) {
 	}
 	if peak.Max() > largeRuleSetBound {
 		t.Errorf("10,000 rules took %s; the bound is %s", memwatch.MiB(peak.Max()), memwatch.MiB(largeRuleSetBound))
+	}
+}
+
+// TestAliasesOfALargeAnchor: a rule file of 50,000 aliases to a rule with
+// a 50,000-item list (340 KB) is refused promptly, not after checking the
+// list once per alias (which took 8 s for 20,000 of each).
+func TestAliasesOfALargeAnchor(t *testing.T) {
+	t.Parallel()
+	const n = 50_000
+	src := "apiVersion: driftgate.dev/v1alpha1\nkind: RuleSet\nrules:\n- &r {id: a, description: d, check: presence, severity: block, match: {kinds: [" +
+		strings.Repeat("a,", n) + "a]}}\n" + strings.Repeat("- *r\n", n)
+	start := time.Now()
+	_, err := Parse("aliases.yaml", []byte(src))
+	elapsed := time.Since(start)
+	var ie *drift.InputError
+	if !errors.As(err, &ie) || ie.File != "aliases.yaml" || ie.Line < 1 || !strings.Contains(err.Error(), "excessive aliasing") {
+		t.Errorf("want an excessive-aliasing InputError, got %v", err)
+	}
+	if elapsed > 10*time.Second {
+		t.Errorf("took %s", elapsed)
 	}
 }

@@ -54,7 +54,7 @@ func Decode(file string, data []byte, v any) error {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	if err := check(file, root, reflect.TypeOf(v).Elem()); err != nil {
+	if err := check(file, root, reflect.TypeOf(v).Elem(), map[anchorCheck]bool{}); err != nil {
 		return err
 	}
 	if err := root.Decode(v); err != nil {
@@ -170,14 +170,27 @@ var (
 	unmarshaler  = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 )
 
+// anchorCheck is an anchored node checked against a type.
+type anchorCheck struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
 // check walks n against t and reports the first unknown key, duplicate key
 // or scalar of the wrong kind, with its position.
-func check(file string, n *yaml.Node, t reflect.Type) error {
+func check(file string, n *yaml.Node, t reflect.Type, checked map[anchorCheck]bool) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.AliasNode {
+		// An anchored node is checked once per type however often aliases
+		// name it: many aliases of a large anchor would otherwise take time
+		// quadratic in the file's size (decoding then bounds the expansion).
 		n = n.Alias
+		if checked[anchorCheck{n, t}] {
+			return nil
+		}
+		checked[anchorCheck{n, t}] = true
 	}
 	if t == nodeType || t.Kind() == reflect.Interface {
 		return nil
@@ -208,7 +221,7 @@ func check(file string, n *yaml.Node, t reflect.Type) error {
 			if !ok {
 				return Errorf(file, k, "allowed keys here: "+strings.Join(fieldNames(t), ", "), "unknown key %q", k.Value)
 			}
-			if err := check(file, val, ft); err != nil {
+			if err := check(file, val, ft, checked); err != nil {
 				return err
 			}
 		}
@@ -223,7 +236,7 @@ func check(file string, n *yaml.Node, t reflect.Type) error {
 				return Errorf(file, k, "remove one of them", "key %q appears twice", k.Value)
 			}
 			seen[k.Value] = true
-			if err := check(file, n.Content[i+1], t.Elem()); err != nil {
+			if err := check(file, n.Content[i+1], t.Elem(), checked); err != nil {
 				return err
 			}
 		}
@@ -232,7 +245,7 @@ func check(file string, n *yaml.Node, t reflect.Type) error {
 			return Errorf(file, n, "", "expected a list, found %s", describe(n))
 		}
 		for _, c := range n.Content {
-			if err := check(file, c, t.Elem()); err != nil {
+			if err := check(file, c, t.Elem(), checked); err != nil {
 				return err
 			}
 		}
