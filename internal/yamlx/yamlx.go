@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -106,15 +107,27 @@ func badCharacter(data []byte) (line, col int, ok bool) {
 }
 
 // Lines counts the lines of data as YAML does: \n, \r\n, a lone \r, NEL,
-// LS and PS each end one.
+// LS and PS each end one, in UTF-8 or, after a byte-order mark, UTF-16.
 func Lines(data []byte) int {
+	var text []rune
+	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
+		units := make([]uint16, 0, len(data)/2)
+		for i := 2; i+1 < len(data); i += 2 {
+			if data[0] == 0xfe {
+				units = append(units, uint16(data[i])<<8|uint16(data[i+1]))
+			} else {
+				units = append(units, uint16(data[i+1])<<8|uint16(data[i]))
+			}
+		}
+		text = utf16.Decode(units)
+	} else {
+		text = []rune(string(data))
+	}
 	n := 1
-	for i := 0; i < len(data); i++ {
+	for i, r := range text {
 		switch {
-		case data[i] == '\n',
-			data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n'),
-			data[i] == 0xc2 && i+1 < len(data) && data[i+1] == 0x85,
-			data[i] == 0xe2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xa8 || data[i+2] == 0xa9):
+		case r == '\n', r == 0x85, r == 0x2028, r == 0x2029,
+			r == '\r' && (i+1 == len(text) || text[i+1] != '\n'):
 			n++
 		}
 	}
