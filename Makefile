@@ -94,3 +94,10 @@ fuzz:
 		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
 	done
+
+## bench: fill the test bed and time snapshot, diff and gate against kubectl and a raw-LIST floor, then the Go benchmarks of the hot paths (BENCHMARKS.md; not part of make test)
+BENCH_FLAGS ?=
+GOBENCH ?= .
+bench: build testbed
+	$(GO) run ./fixtures/bench -driftgate $(BIN) $(BENCH_FLAGS)
+	$(GO) test -run '^$$' -bench '$(GOBENCH)' -benchmem ./drift/ ./rules/ ./drift/netpol/ ./drift/dns/

@@ -357,3 +357,173 @@ func itemMatches(item any, sel string) bool {
 	}
 	return true
 }
+
+// Equivalent reports whether dev and prod have no field differences:
+// reflect.DeepEqual(Comparable(dev), Comparable(prod)), without building
+// either. Most objects match their twin, and this is how they are told
+// apart cheaply from those that need DiffFields.
+func Equivalent(dev, prod any) bool { return equivalent("", dev, prod) }
+
+// equivalent is comparable(key, a) deeply equal to comparable(key, b).
+func equivalent(key string, a, b any) bool {
+	absA, absB := absent(a), absent(b)
+	if absA || absB {
+		return absA && absB
+	}
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			return false
+		}
+		n := 0
+		for k, va := range x {
+			if absent(va) {
+				continue
+			}
+			n++
+			if !equivalent(k, va, y[k]) {
+				return false
+			}
+		}
+		for _, vb := range y {
+			if !absent(vb) {
+				n--
+			}
+		}
+		return n == 0
+	case []any:
+		y, ok := b.([]any)
+		if !ok {
+			return false
+		}
+		ka, kb := namedListKey(key, x), namedListKey(key, y)
+		if ka != kb {
+			return false // a namedList and a list, or two keyed differently
+		}
+		if ka == "" {
+			if len(x) != len(y) {
+				return false
+			}
+			for i := range x {
+				if !equivalent("", x[i], y[i]) {
+					return false
+				}
+			}
+			return true
+		}
+		if len(x) != len(y) {
+			return false // names are unique on both sides
+		}
+		find := func(name any) any {
+			for _, ib := range y {
+				if ib.(map[string]any)[ka] == name {
+					return ib
+				}
+			}
+			return nil
+		}
+		if len(y) > smallList {
+			byName := make(map[any]any, len(y))
+			for _, ib := range y {
+				byName[ib.(map[string]any)[ka]] = ib
+			}
+			find = func(name any) any { return byName[name] }
+		}
+		for _, ia := range x {
+			match := find(ia.(map[string]any)[ka])
+			if match == nil || !equivalent("", ia, match) {
+				return false
+			}
+		}
+		return true
+	}
+	if _, ok := b.(map[string]any); ok {
+		return false
+	}
+	if _, ok := b.([]any); ok {
+		return false
+	}
+	return leafEqual(comparable("", a), comparable("", b))
+}
+
+// absent reports whether comparable drops v: nil, an empty list, or a map
+// with nothing but absent values.
+func absent(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		for _, c := range t {
+			if !absent(c) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}
+
+// namedListKey is the key asNamedList pairs a non-empty list's items by,
+// or "" when the list compares by position.
+func namedListKey(key string, list []any) string {
+	keys, ok := listKeys[key]
+	if !ok {
+		keys = []string{"name"}
+	}
+next:
+	for _, k := range keys {
+		var seen map[string]bool
+		if len(list) > smallList {
+			seen = make(map[string]bool, len(list))
+		}
+		for i, it := range list {
+			m, ok := it.(map[string]any)
+			if !ok {
+				return ""
+			}
+			name, ok := m[k].(string)
+			if !ok || name == "" {
+				continue next
+			}
+			if seen != nil {
+				if seen[name] {
+					continue next
+				}
+				seen[name] = true
+				continue
+			}
+			for _, prev := range list[:i] {
+				if prev.(map[string]any)[k] == name {
+					continue next
+				}
+			}
+		}
+		return k
+	}
+	return ""
+}
+
+// smallList is the longest list whose items are paired by scanning.
+const smallList = 16
+
+// leafEqual is reflect.DeepEqual for the leaves of comparable values.
+func leafEqual(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	}
+	return reflect.DeepEqual(a, b)
+}

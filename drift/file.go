@@ -5,14 +5,20 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/driftgate/driftgate/internal/atomicfile"
 )
@@ -23,7 +29,24 @@ var ErrCorruptSnapshot = errors.New("snapshot is corrupt or was edited")
 
 // ComputeDigest returns the snapshot's content digest: SHA-256 over its
 // canonical compact JSON with the capture time and digest left out.
+//
+// The canonical JSON is what encoding/json's Encoder writes for the
+// Snapshot (HTML escaping on, a final newline). writeDigestJSON produces
+// the same bytes without reflection; encoding/json is used when it cannot.
 func (s *Snapshot) ComputeDigest() (string, error) {
+	h := sha256.New()
+	if err := s.writeDigestJSON(h); err != nil {
+		if !errors.Is(err, errNotCanonical) {
+			return "", fmt.Errorf("computing snapshot digest: %w", err)
+		}
+		return s.computeDigestReflect()
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// computeDigestReflect is ComputeDigest through encoding/json, for values
+// writeDigestJSON does not handle (and the errors encoding/json gives).
+func (s *Snapshot) computeDigestReflect() (string, error) {
 	c := *s
 	c.Metadata.CapturedAt = time.Time{}
 	c.Digest = ""
@@ -38,6 +61,18 @@ func (s *Snapshot) ComputeDigest() (string, error) {
 // snapshot held in memory (live, or from manifests) is named the same way as
 // the file it would be saved to.
 func (s *Snapshot) Seal() error {
+	s.prepare()
+	d, err := s.ComputeDigest()
+	if err != nil {
+		return err
+	}
+	s.Digest = d
+	return nil
+}
+
+// prepare puts the snapshot in canonical order, with empty lists rather
+// than none.
+func (s *Snapshot) prepare() {
 	s.Sort()
 	if s.Resources == nil {
 		s.Resources = []ResourceType{}
@@ -48,22 +83,161 @@ func (s *Snapshot) Seal() error {
 	if s.Objects == nil {
 		s.Objects = []Object{}
 	}
-	d, err := s.ComputeDigest()
-	if err != nil {
-		return err
-	}
-	s.Digest = d
-	return nil
 }
 
 // Encode seals the snapshot and writes it as indented JSON.
+//
+// Each object is encoded once, compact: that is hashed for the digest and
+// indented for the output, which Seal and then an indented encoding would
+// do in two passes.
 func (s *Snapshot) Encode(w io.Writer) error {
+	s.prepare()
+	if s.encodable() {
+		// Only the writer can fail now, as encoding/json's Encoder would.
+		return s.encodeSealed(w)
+	}
+	// encoding/json refuses the snapshot (a NaN, say): with its error, and
+	// before writing anything, as it always did.
 	if err := s.Seal(); err != nil {
 		return err
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
 	return enc.Encode(s)
+}
+
+// encodable reports whether jsonWriter encodes every value of the snapshot.
+func (s *Snapshot) encodable() bool {
+	if err := s.writeHead(io.Discard, s.Metadata); err != nil {
+		return false
+	}
+	for i := range s.Objects {
+		if !encodableValue(s.Objects[i].Object) {
+			return false
+		}
+	}
+	return true
+}
+
+func encodableValue(v any) bool {
+	switch t := v.(type) {
+	case nil, string, bool, int64, int:
+		return true
+	case float64:
+		return !math.IsInf(t, 0) && !math.IsNaN(t)
+	case json.Number:
+		return t == "" || validJSONNumber(string(t))
+	case map[string]any:
+		for _, c := range t {
+			if !encodableValue(c) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		for _, c := range t {
+			if !encodableValue(c) {
+				return false
+			}
+		}
+		return true
+	}
+	_, err := json.Marshal(v)
+	return err == nil
+}
+
+// encodeSealed writes the indented snapshot and sets its digest, from one
+// compact encoding of each object.
+func (s *Snapshot) encodeSealed(w io.Writer) error {
+	h := sha256.New()
+	meta := s.Metadata
+	meta.CapturedAt = time.Time{}
+	if err := s.writeHead(h, meta); err != nil {
+		return err
+	}
+	out := &jsonWriter{w: w, indent: true, buf: make([]byte, 0, jsonFlushSize+4096)}
+	if err := out.snapshotHead(s, s.Metadata); err != nil {
+		return err
+	}
+	if len(s.Objects) == 0 {
+		h.Write([]byte("[]"))
+		out.buf = append(out.buf, "[]"...)
+	} else {
+		h.Write([]byte("["))
+		out.buf = append(out.buf, '[')
+		obj := &jsonWriter{}
+		for i := range s.Objects {
+			obj.buf = obj.buf[:0]
+			if err := obj.snapshotObject(&s.Objects[i], 0); err != nil {
+				return err
+			}
+			if i > 0 {
+				h.Write([]byte(","))
+				out.buf = append(out.buf, ',')
+			}
+			h.Write(obj.buf)
+			out.newline(2)
+			out.buf = appendIndented(out.buf, obj.buf, 2)
+			out.maybeFlush()
+		}
+		h.Write([]byte("]"))
+		out.newline(1)
+		out.buf = append(out.buf, ']')
+	}
+	h.Write([]byte(`,"digest":""}` + "\n"))
+	s.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	out.key("digest", false, 1)
+	out.buf = appendJSONString(out.buf, s.Digest)
+	out.newline(0)
+	out.buf = append(out.buf, '}', '\n')
+	out.flush()
+	return out.err
+}
+
+// appendIndented appends compact JSON indented as encoding/json's Indent
+// does with one space, the value starting at depth.
+func appendIndented(dst, compact []byte, depth int) []byte {
+	newline := func(depth int) {
+		dst = append(dst, '\n')
+		for range depth {
+			dst = append(dst, ' ')
+		}
+	}
+	for i := 0; i < len(compact); i++ {
+		switch c := compact[i]; c {
+		case '"':
+			j := i + 1
+			for compact[j] != '"' {
+				if compact[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			dst = append(dst, compact[i:j+1]...)
+			i = j
+		case '{', '[':
+			if n := compact[i+1]; n == '}' || n == ']' {
+				dst = append(dst, c, n) // empty: {} and []
+				i++
+				continue
+			}
+			depth++
+			dst = append(dst, c)
+			newline(depth)
+		case '}', ']':
+			depth--
+			newline(depth)
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			newline(depth)
+		case ':':
+			dst = append(dst, c, ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // Save writes the snapshot to path atomically, gzipped when path ends in ".gz".
@@ -100,7 +274,11 @@ func LoadSnapshot(path string) (*Snapshot, error) {
 		return nil, fmt.Errorf("reading snapshot: %w", err)
 	}
 	defer f.Close()
-	s, err := DecodeSnapshot(f)
+	size := 0
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = int(fi.Size())
+	}
+	s, err := decodeSnapshot(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", path, err)
 	}
@@ -108,8 +286,74 @@ func LoadSnapshot(path string) (*Snapshot, error) {
 }
 
 // DecodeSnapshot reads and verifies a snapshot from r.
-func DecodeSnapshot(r io.Reader) (*Snapshot, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+func DecodeSnapshot(r io.Reader) (*Snapshot, error) { return decodeSnapshot(r, 0) }
+
+// decodeSnapshot reads r whole (sizeHint bytes, when known) and decodes it
+// on the fast path (see fastDecoder); whatever the fast path does not
+// accept is decoded by decodeSnapshotReflect, the reference, so errors and
+// edge cases are exactly its.
+func decodeSnapshot(r io.Reader, sizeHint int) (*Snapshot, error) {
+	raw, rerr := readAll(r, sizeHint)
+	if rerr != nil {
+		// Let the reference meet the same read error at the same place.
+		return decodeSnapshotReflect(io.MultiReader(bytes.NewReader(raw), errReader{rerr}))
+	}
+	data := raw
+	if bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			return decodeSnapshotReflect(bytes.NewReader(raw))
+		}
+		// gzip's trailer holds the uncompressed size (mod 4 GiB); a
+		// damaged one must not make a small file allocate gigabytes.
+		hint := 0
+		if len(raw) >= 4 {
+			hint = min(int(binary.LittleEndian.Uint32(raw[len(raw)-4:])), 128*len(raw))
+		}
+		data, err = readAll(zr, hint)
+		if err != nil {
+			return decodeSnapshotReflect(bytes.NewReader(raw))
+		}
+	}
+	if s, ok := decodeSnapshotFast(data); ok {
+		return s, nil
+	}
+	return decodeSnapshotReflect(bytes.NewReader(raw))
+}
+
+// readAll is io.ReadAll with a first guess at the size.
+func readAll(r io.Reader, sizeHint int) ([]byte, error) {
+	if sizeHint <= 0 || sizeHint > 1<<31 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, sizeHint+1) // +1: EOF is seen without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// decodeSnapshotReflect reads and verifies a snapshot from r with
+// encoding/json: the reference decoder, and the one that words the errors.
+func decodeSnapshotReflect(r io.Reader) (*Snapshot, error) {
+	size := 1 << 20
+	if br, ok := r.(*bytes.Reader); ok && br.Len() < size {
+		size = br.Len() + 16 // the whole input, without a megabyte per small one
+	}
+	br := bufio.NewReaderSize(r, size)
 	var in io.Reader = br
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
@@ -134,7 +378,7 @@ func DecodeSnapshot(r io.Reader) (*Snapshot, error) {
 			ErrCorruptSnapshot, s.APIVersion, s.Kind, SnapshotAPIVersion, SnapshotKind)
 	}
 	want := s.Digest
-	got, err := s.ComputeDigest()
+	got, err := s.computeDigestReflect()
 	if err != nil {
 		return nil, err
 	}
@@ -145,4 +389,1319 @@ func DecodeSnapshot(r io.Reader) (*Snapshot, error) {
 		canonicalNumbers(s.Objects[i].Object)
 	}
 	return &s, nil
+}
+
+// errNotCanonical is returned by jsonWriter for a value it does not encode
+// itself (NaN, an invalid json.Number, ...): the caller then lets
+// encoding/json encode, or refuse, the whole snapshot.
+var errNotCanonical = errors.New("value outside the canonical encoder")
+
+// jsonWriter writes JSON exactly as encoding/json's Encoder does with HTML
+// escaping on, compact or indented by one space as Encoder.SetIndent("", " ")
+// does, without reflection for the JSON-like values of objects (maps,
+// slices, strings, numbers, booleans). Values of other types are encoded
+// by encoding/json in place, which gives the same bytes.
+type jsonWriter struct {
+	w      io.Writer
+	buf    []byte
+	indent bool
+	// members are the sorted keys and values of the maps being
+	// written, one buffer per depth.
+	members [][]member
+	err     error
+}
+
+const jsonFlushSize = 64 << 10
+
+func (e *jsonWriter) flush() {
+	if e.err == nil && len(e.buf) > 0 {
+		_, e.err = e.w.Write(e.buf)
+	}
+	e.buf = e.buf[:0]
+}
+
+func (e *jsonWriter) maybeFlush() {
+	if len(e.buf) >= jsonFlushSize {
+		e.flush()
+	}
+}
+
+// newline starts a line at depth, when indenting.
+func (e *jsonWriter) newline(depth int) {
+	if !e.indent {
+		return
+	}
+	e.buf = append(e.buf, '\n')
+	for range depth {
+		e.buf = append(e.buf, ' ')
+	}
+}
+
+// key writes a member's name and colon, after a comma unless first.
+func (e *jsonWriter) key(name string, first bool, depth int) {
+	if !first {
+		e.buf = append(e.buf, ',')
+	}
+	e.newline(depth)
+	e.buf = appendJSONString(e.buf, name)
+	e.buf = append(e.buf, ':')
+	if e.indent {
+		e.buf = append(e.buf, ' ')
+	}
+}
+
+// reflectValue encodes v with encoding/json at depth.
+func (e *jsonWriter) reflectValue(v any, depth int) error {
+	var b []byte
+	var err error
+	if e.indent {
+		b, err = json.MarshalIndent(v, strings.Repeat(" ", depth), " ")
+	} else {
+		b, err = json.Marshal(v)
+	}
+	if err != nil {
+		return errNotCanonical
+	}
+	e.buf = append(e.buf, b...)
+	return nil
+}
+
+// value encodes a JSON-like value at depth.
+func (e *jsonWriter) value(v any, depth int) error {
+	switch t := v.(type) {
+	case nil:
+		e.buf = append(e.buf, "null"...)
+	case string:
+		e.buf = appendJSONString(e.buf, t)
+	case bool:
+		e.buf = strconv.AppendBool(e.buf, t)
+	case int64:
+		e.buf = strconv.AppendInt(e.buf, t, 10)
+	case int:
+		e.buf = strconv.AppendInt(e.buf, int64(t), 10)
+	case float64:
+		b, ok := appendJSONFloat(e.buf, t)
+		if !ok {
+			return errNotCanonical
+		}
+		e.buf = b
+	case json.Number:
+		n := string(t)
+		if n == "" {
+			n = "0"
+		}
+		if !validJSONNumber(n) {
+			return errNotCanonical
+		}
+		e.buf = append(e.buf, n...)
+	case map[string]any:
+		return e.object(t, depth)
+	case []any:
+		if t == nil {
+			e.buf = append(e.buf, "null"...)
+			return nil
+		}
+		if len(t) == 0 {
+			e.buf = append(e.buf, "[]"...)
+			return nil
+		}
+		e.buf = append(e.buf, '[')
+		for i, c := range t {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.newline(depth + 1)
+			if err := e.value(c, depth+1); err != nil {
+				return err
+			}
+			e.maybeFlush()
+		}
+		e.newline(depth)
+		e.buf = append(e.buf, ']')
+	default:
+		return e.reflectValue(v, depth)
+	}
+	return nil
+}
+
+func (e *jsonWriter) object(m map[string]any, depth int) error {
+	if m == nil {
+		e.buf = append(e.buf, "null"...)
+		return nil
+	}
+	if len(m) == 0 {
+		e.buf = append(e.buf, "{}"...)
+		return nil
+	}
+	for len(e.members) <= depth {
+		e.members = append(e.members, nil)
+	}
+	members := e.members[depth][:0]
+	for k, v := range m {
+		members = append(members, member{k, v})
+	}
+	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	e.members[depth] = members
+	e.buf = append(e.buf, '{')
+	for i, kv := range members {
+		e.key(kv.key, i == 0, depth+1)
+		if err := e.value(kv.value, depth+1); err != nil {
+			return err
+		}
+		e.maybeFlush()
+	}
+	clear(members) // let the values go
+	e.newline(depth)
+	e.buf = append(e.buf, '}')
+	return nil
+}
+
+type member struct {
+	key   string
+	value any
+}
+
+// writeDigestJSON writes what ComputeDigest hashes: the snapshot as
+// json.Encoder.Encode writes it (compact, with a final newline) without
+// the capture time and the digest. It returns errNotCanonical, having
+// written part of it, when encoding/json must encode it instead.
+func (s *Snapshot) writeDigestJSON(w io.Writer) error {
+	e := &jsonWriter{w: w, buf: make([]byte, 0, jsonFlushSize+4096)}
+	meta := s.Metadata
+	meta.CapturedAt = time.Time{}
+	if err := e.snapshotHead(s, meta); err != nil {
+		return err
+	}
+	switch {
+	case s.Objects == nil:
+		e.buf = append(e.buf, "null"...)
+	case len(s.Objects) == 0:
+		e.buf = append(e.buf, "[]"...)
+	default:
+		e.buf = append(e.buf, '[')
+		for i := range s.Objects {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			if err := e.snapshotObject(&s.Objects[i], 2); err != nil {
+				return err
+			}
+			e.maybeFlush()
+		}
+		e.buf = append(e.buf, ']')
+	}
+	e.buf = append(e.buf, `,"digest":""}`+"\n"...)
+	e.flush()
+	return e.err
+}
+
+// writeHead writes the compact JSON of the snapshot's fields before its
+// objects, up to the colon after "objects", with meta as its metadata.
+func (s *Snapshot) writeHead(w io.Writer, meta SnapshotMeta) error {
+	e := &jsonWriter{w: w}
+	if err := e.snapshotHead(s, meta); err != nil {
+		return err
+	}
+	e.flush()
+	return e.err
+}
+
+func (e *jsonWriter) snapshotHead(s *Snapshot, meta SnapshotMeta) error {
+	e.buf = append(e.buf, '{')
+	e.key("apiVersion", true, 1)
+	e.buf = appendJSONString(e.buf, s.APIVersion)
+	e.key("kind", false, 1)
+	e.buf = appendJSONString(e.buf, s.Kind)
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"metadata", meta}, {"resources", s.Resources}, {"unobserved", s.Unobserved}} {
+		e.key(f.name, false, 1)
+		if err := e.reflectValue(f.v, 1); err != nil {
+			return err
+		}
+	}
+	e.key("objects", false, 1)
+	return nil
+}
+
+// snapshotObject encodes an Object as encoding/json does (fields in
+// declaration order, omitempty honoured).
+func (e *jsonWriter) snapshotObject(o *Object, depth int) error {
+	d := depth + 1
+	e.buf = append(e.buf, '{')
+	first := true
+	str := func(name, v string, omitEmpty bool) {
+		if omitEmpty && v == "" {
+			return
+		}
+		e.key(name, first, d)
+		first = false
+		e.buf = appendJSONString(e.buf, v)
+	}
+	str("group", o.Group, true)
+	str("version", o.Version, false)
+	str("kind", o.Kind, false)
+	str("namespace", o.Namespace, true)
+	str("name", o.Name, false)
+	e.key("object", false, d)
+	if err := e.object(o.Object, d); err != nil {
+		return err
+	}
+	e.key("provenance", false, d)
+	e.provenance(&o.Provenance, d)
+	e.newline(depth)
+	e.buf = append(e.buf, '}')
+	return nil
+}
+
+func (e *jsonWriter) provenance(p *Provenance, depth int) {
+	d := depth + 1
+	n := 0
+	open := func(name string) {
+		if n == 0 {
+			e.buf = append(e.buf, '{')
+		}
+		e.key(name, n == 0, d)
+		n++
+	}
+	if len(p.Managers) > 0 {
+		open("managers")
+		e.buf = append(e.buf, '[')
+		for i := range p.Managers {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.newline(d + 1)
+			e.manager(&p.Managers[i], d+1)
+		}
+		e.newline(d)
+		e.buf = append(e.buf, ']')
+	}
+	if p.LastApplied {
+		open("lastApplied")
+		e.buf = append(e.buf, "true"...)
+	}
+	if p.Owner != nil {
+		open("owner")
+		o := p.Owner
+		e.buf = append(e.buf, '{')
+		e.key("apiVersion", true, d+1)
+		e.buf = appendJSONString(e.buf, o.APIVersion)
+		e.key("kind", false, d+1)
+		e.buf = appendJSONString(e.buf, o.Kind)
+		e.key("name", false, d+1)
+		e.buf = appendJSONString(e.buf, o.Name)
+		if o.Controller {
+			e.key("controller", false, d+1)
+			e.buf = append(e.buf, "true"...)
+		}
+		e.newline(d)
+		e.buf = append(e.buf, '}')
+	}
+	if len(p.DeployTool) > 0 {
+		open("deployTool")
+		keys := make([]string, 0, len(p.DeployTool))
+		for k := range p.DeployTool {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		e.buf = append(e.buf, '{')
+		for i, k := range keys {
+			e.key(k, i == 0, d+1)
+			e.buf = appendJSONString(e.buf, p.DeployTool[k])
+		}
+		e.newline(d)
+		e.buf = append(e.buf, '}')
+	}
+	if n == 0 {
+		e.buf = append(e.buf, "{}"...)
+		return
+	}
+	e.newline(depth)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonWriter) manager(m *Manager, depth int) {
+	d := depth + 1
+	e.buf = append(e.buf, '{')
+	e.key("manager", true, d)
+	e.buf = appendJSONString(e.buf, m.Manager)
+	e.key("operation", false, d)
+	e.buf = appendJSONString(e.buf, m.Operation)
+	if m.Subresource != "" {
+		e.key("subresource", false, d)
+		e.buf = appendJSONString(e.buf, m.Subresource)
+	}
+	for _, f := range []struct {
+		name string
+		v    []string
+	}{{"fields", m.Fields}, {"paths", m.Paths}} {
+		if len(f.v) == 0 {
+			continue
+		}
+		e.key(f.name, false, d)
+		e.buf = append(e.buf, '[')
+		for i, s := range f.v {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.newline(d + 1)
+			e.buf = appendJSONString(e.buf, s)
+		}
+		e.newline(d)
+		e.buf = append(e.buf, ']')
+	}
+	e.newline(depth)
+	e.buf = append(e.buf, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s as encoding/json does with HTML escaping:
+// control characters, quote, backslash, <, > and & escaped, invalid UTF-8
+// replaced by U+FFFD, U+2028 and U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if jsonSafe[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// jsonSafe holds the ASCII bytes encoding/json writes as they are, with
+// HTML escaping on.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
+// appendJSONFloat formats f as encoding/json does (like ES6: %f between
+// 1e-6 and 1e21, else %e without a padded exponent); NaN and infinities
+// are not JSON.
+func appendJSONFloat(dst []byte, f float64) ([]byte, bool) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return dst, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, true
+}
+
+// validJSONNumber reports whether s is a JSON number literal.
+func validJSONNumber(s string) bool {
+	n, ok := scanJSONNumber(s)
+	return ok && n == len(s)
+}
+
+// scanJSONNumber returns the length of the JSON number at the start of s.
+func scanJSONNumber[T string | []byte](s T) (int, bool) {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return i, false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return i, false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return i, false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i, true
+}
+
+// decodeSnapshotFast decodes and verifies a snapshot as
+// decodeSnapshotReflect does, several times faster and with less memory,
+// when the file is as driftgate writes it. It reports false for anything
+// else (a field out of order, a key out of order in an object, a string or
+// number not written the canonical way, a null where a struct is, a bad
+// digest, ...), and the reference decoder then decides.
+//
+// Accepting only canonical input is what makes it fast: the objects'
+// canonical JSON, which the digest covers, is then the file's bytes without
+// white space, so the digest is hashed from the file (by a second
+// goroutine, while this one decodes) instead of encoding every object
+// again, and it is the digest the reference computes.
+func decodeSnapshotFast(data []byte) (*Snapshot, bool) {
+	d := &fastDecoder{data: data, interned: map[string]any{}}
+	s, digest, err := d.snapshot()
+	if err != nil || s.APIVersion != SnapshotAPIVersion || s.Kind != SnapshotKind || digest != s.Digest {
+		return nil, false
+	}
+	return s, true
+}
+
+// errSlowPath makes decodeSnapshotFast give up.
+var errSlowPath = errors.New("not on the fast path")
+
+// fastDecoder parses canonical JSON into the values encoding/json's Decoder
+// (with UseNumber) followed by canonicalNumbers produces. Short strings are
+// interned: keys, kinds and label values repeat across thousands of objects.
+type fastDecoder struct {
+	data     []byte
+	pos      int
+	interned map[string]any // string -> the same string, boxed once
+	scratch  []byte
+	members  []member // of the objects being decoded, innermost last
+	// lenient takes any valid JSON, as an API server writes it, with
+	// numbers as the dynamic client decodes them (int64 when written
+	// without a fraction, else float64), rather than only canonical JSON.
+	lenient bool
+}
+
+// maxInterned is the longest string interned.
+const maxInterned = 64
+
+func (d *fastDecoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\n', '\t', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and returns the next byte, or 0 at the end.
+func (d *fastDecoder) next() byte {
+	d.ws()
+	if d.pos >= len(d.data) {
+		return 0
+	}
+	return d.data[d.pos]
+}
+
+func (d *fastDecoder) expect(c byte) error {
+	if d.next() != c {
+		return errSlowPath
+	}
+	d.pos++
+	return nil
+}
+
+// key reads a member name and its colon.
+func (d *fastDecoder) key() ([]byte, error) {
+	k, err := d.stringBytes()
+	if err != nil {
+		return nil, err
+	}
+	return k, d.expect(':')
+}
+
+// more reads the comma or the closing byte after a member or an element,
+// and reports whether another follows.
+func (d *fastDecoder) more(closing byte) (bool, error) {
+	switch d.next() {
+	case ',':
+		d.pos++
+		return true, nil
+	case closing:
+		d.pos++
+		return false, nil
+	}
+	return false, errSlowPath
+}
+
+// structFields reads the members of a JSON object that encodes a struct,
+// which must be names in order (encoding/json writes fields in declaration
+// order); a name may be missing only where optional says (omitempty).
+// field(i) decodes the value of names[i], and must refuse an empty value
+// for an optional field: encoding/json would have left it out.
+func (d *fastDecoder) structFields(names []string, optional []bool, field func(i int) error) error {
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	i := 0
+	if d.next() == '}' {
+		d.pos++
+	} else {
+		for more := true; more; {
+			k, err := d.key()
+			if err != nil {
+				return err
+			}
+			for i < len(names) && names[i] != string(k) {
+				if !optional[i] {
+					return errSlowPath
+				}
+				i++
+			}
+			if i == len(names) {
+				return errSlowPath // unknown, repeated or out of order
+			}
+			if err := field(i); err != nil {
+				return err
+			}
+			i++
+			if more, err = d.more('}'); err != nil {
+				return err
+			}
+		}
+	}
+	for ; i < len(names); i++ {
+		if !optional[i] {
+			return errSlowPath
+		}
+	}
+	return nil
+}
+
+var (
+	snapshotFieldNames   = []string{"apiVersion", "kind", "metadata", "resources", "unobserved", "objects", "digest"}
+	snapshotOptional     = make([]bool, 7)
+	objectFieldNames     = []string{"group", "version", "kind", "namespace", "name", "object", "provenance"}
+	objectOptional       = []bool{true, false, false, true, false, false, false}
+	provenanceFieldNames = []string{"managers", "lastApplied", "owner", "deployTool"}
+	provenanceOptional   = []bool{true, true, true, true}
+	managerFieldNames    = []string{"manager", "operation", "subresource", "fields", "paths"}
+	managerOptional      = []bool{false, false, true, true, true}
+	ownerFieldNames      = []string{"apiVersion", "kind", "name", "controller"}
+	ownerOptional        = []bool{false, false, false, true}
+)
+
+// snapshot decodes the whole file and returns the digest of its content,
+// as ComputeDigest would compute it for the result.
+func (d *fastDecoder) snapshot() (*Snapshot, string, error) {
+	s := &Snapshot{}
+	h := sha256.New()
+	err := d.structFields(snapshotFieldNames, snapshotOptional, func(i int) error {
+		var err error
+		switch snapshotFieldNames[i] {
+		case "apiVersion":
+			s.APIVersion, err = d.str()
+		case "kind":
+			s.Kind, err = d.str()
+		case "metadata":
+			err = d.reflectInto(&s.Metadata)
+		case "resources":
+			err = d.reflectInto(&s.Resources)
+		case "unobserved":
+			err = d.reflectInto(&s.Unobserved)
+		case "objects":
+			s.Objects, err = d.objectsHashed(s, h)
+		case "digest":
+			s.Digest, err = d.str()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if d.ws(); d.pos != len(d.data) {
+		return nil, "", errSlowPath // data after the snapshot
+	}
+	h.Write([]byte(`,"digest":""}` + "\n"))
+	return s, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// objectsHashed decodes the objects and hashes, into h, the canonical JSON
+// of the snapshot up to and including them, as writeDigestJSON writes it for
+// the digest: the fields before them encoded from what was decoded, the
+// objects compacted from the file by another goroutine meanwhile.
+func (d *fastDecoder) objectsHashed(s *Snapshot, h io.Writer) ([]Object, error) {
+	meta := s.Metadata
+	meta.CapturedAt = time.Time{}
+	if err := s.writeHead(h, meta); err != nil {
+		return nil, errSlowPath
+	}
+	d.ws()
+	start := d.pos
+	compacted := make(chan int, 1)
+	go func() { compacted <- compactJSON(h, d.data[start:]) }()
+	objs, err := d.objects()
+	n := <-compacted
+	if err != nil || start+n != d.pos {
+		return nil, errSlowPath
+	}
+	return objs, nil
+}
+
+// compactJSON writes the array (or null) at the start of b to w without
+// white space outside strings, and returns its length, or -1 when it is
+// not there whole.
+func compactJSON(w io.Writer, b []byte) int {
+	if bytes.HasPrefix(b, []byte("null")) {
+		w.Write(b[:4])
+		return 4
+	}
+	if len(b) == 0 || b[0] != '[' {
+		return -1
+	}
+	out := make([]byte, 0, jsonFlushSize+64)
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case ' ', '\n', '\t', '\r':
+			continue
+		case '"':
+			// Copy the string whole; an escaped quote does not end it.
+			j := i + 1
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(b) {
+				return -1
+			}
+			out = append(out, b[i:j+1]...)
+			i = j
+		case '{', '[':
+			depth++
+			out = append(out, c)
+		case '}', ']':
+			depth--
+			out = append(out, c)
+			if depth == 0 {
+				w.Write(out)
+				return i + 1
+			}
+		default:
+			out = append(out, c)
+		}
+		if len(out) >= jsonFlushSize {
+			w.Write(out)
+			out = out[:0]
+		}
+	}
+	return -1
+}
+
+// reflectInto decodes the next value, a small part of the file, with
+// encoding/json as the reference does.
+func (d *fastDecoder) reflectInto(v any) error {
+	d.ws()
+	start := d.pos
+	if err := d.skipValue(); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(d.data[start:d.pos]))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errSlowPath
+	}
+	return nil
+}
+
+func (d *fastDecoder) objects() ([]Object, error) {
+	if d.next() == 'n' {
+		return nil, d.literal("null")
+	}
+	if err := d.expect('['); err != nil {
+		return nil, err
+	}
+	out := []Object{}
+	if d.next() == ']' {
+		d.pos++
+		return out, nil
+	}
+	for more := true; more; {
+		var o Object
+		err := d.structFields(objectFieldNames, objectOptional, func(i int) error {
+			var err error
+			switch i {
+			case 0:
+				o.Group, err = d.nonEmptyStr()
+			case 1:
+				o.Version, err = d.str()
+			case 2:
+				o.Kind, err = d.str()
+			case 3:
+				o.Namespace, err = d.nonEmptyStr()
+			case 4:
+				o.Name, err = d.str()
+			case 5:
+				o.Object, err = d.mapOrNull()
+			case 6:
+				err = d.provenance(&o.Provenance)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+		if more, err = d.more(']'); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *fastDecoder) provenance(p *Provenance) error {
+	return d.structFields(provenanceFieldNames, provenanceOptional, func(i int) error {
+		switch i {
+		case 0:
+			return d.elements(func() error {
+				var m Manager
+				err := d.structFields(managerFieldNames, managerOptional, func(i int) error {
+					var err error
+					switch i {
+					case 0:
+						m.Manager, err = d.str()
+					case 1:
+						m.Operation, err = d.str()
+					case 2:
+						m.Subresource, err = d.nonEmptyStr()
+					case 3:
+						m.Fields, err = d.strs()
+					case 4:
+						m.Paths, err = d.strs()
+					}
+					return err
+				})
+				p.Managers = append(p.Managers, m)
+				return err
+			})
+		case 1:
+			p.LastApplied = true
+			return d.literal("true")
+		case 2:
+			o := &OwnerRef{}
+			p.Owner = o
+			return d.structFields(ownerFieldNames, ownerOptional, func(i int) error {
+				var err error
+				switch i {
+				case 0:
+					o.APIVersion, err = d.str()
+				case 1:
+					o.Kind, err = d.str()
+				case 2:
+					o.Name, err = d.str()
+				case 3:
+					o.Controller = true
+					err = d.literal("true")
+				}
+				return err
+			})
+		case 3:
+			p.DeployTool = map[string]string{}
+			err := d.sortedMembers(func(k string) error {
+				v, err := d.str()
+				p.DeployTool[k] = v
+				return err
+			})
+			if err == nil && len(p.DeployTool) == 0 {
+				err = errSlowPath // an empty map is left out
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+// elements calls element for each item of a non-empty JSON array (an empty
+// one is a field encoding/json leaves out).
+func (d *fastDecoder) elements(element func() error) error {
+	if err := d.expect('['); err != nil {
+		return err
+	}
+	if d.next() == ']' {
+		return errSlowPath
+	}
+	for more := true; more; {
+		if err := element(); err != nil {
+			return err
+		}
+		var err error
+		if more, err = d.more(']'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// strs decodes a non-empty array of strings.
+func (d *fastDecoder) strs() ([]string, error) {
+	var out []string
+	err := d.elements(func() error {
+		s, err := d.str()
+		out = append(out, s)
+		return err
+	})
+	return out, err
+}
+
+func (d *fastDecoder) literal(lit string) error {
+	d.ws()
+	if !bytes.HasPrefix(d.data[d.pos:], []byte(lit)) {
+		return errSlowPath
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+// str decodes a string (a null is left to the reference: encoding/json
+// keeps a struct field's old value).
+func (d *fastDecoder) str() (string, error) {
+	b, err := d.stringBytes()
+	if err != nil {
+		return "", err
+	}
+	return d.intern(b), nil
+}
+
+// nonEmptyStr decodes the string of an omitempty field, which is never empty.
+func (d *fastDecoder) nonEmptyStr() (string, error) {
+	s, err := d.str()
+	if err == nil && s == "" {
+		err = errSlowPath
+	}
+	return s, err
+}
+
+// intern returns b as a string, shared with earlier equal short strings.
+func (d *fastDecoder) intern(b []byte) string {
+	if len(b) > maxInterned {
+		return string(b)
+	}
+	if v, ok := d.interned[string(b)]; ok {
+		return v.(string)
+	}
+	s := string(b)
+	d.interned[s] = s
+	return s
+}
+
+// internValue is intern, boxed: the interface value is shared too.
+func (d *fastDecoder) internValue(b []byte) any {
+	if len(b) > maxInterned {
+		return string(b)
+	}
+	if v, ok := d.interned[string(b)]; ok {
+		return v
+	}
+	s := string(b)
+	var v any = s
+	d.interned[s] = v
+	return v
+}
+
+// stringBytes decodes the string at the current position, which must be
+// written as appendJSONString writes it. The bytes are the file's own, or
+// scratch space valid until the next call.
+func (d *fastDecoder) stringBytes() ([]byte, error) {
+	if d.next() != '"' {
+		return nil, errSlowPath
+	}
+	d.pos++
+	start := d.pos
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		if c < utf8.RuneSelf && jsonSafe[c] {
+			d.pos++
+			continue
+		}
+		if c == '"' {
+			d.pos++
+			return d.data[start : d.pos-1], nil
+		}
+		return d.unusualString(start)
+	}
+	return nil, errSlowPath
+}
+
+// unusualString finishes a string that began at start and holds escapes or
+// bytes beyond ASCII: decoded, and accepted only when writing it back gives
+// the same bytes.
+func (d *fastDecoder) unusualString(start int) ([]byte, error) {
+	b := d.scratch[:0]
+	d.pos = start
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			raw := d.data[start-1 : d.pos+1]
+			d.pos++
+			if !utf8.Valid(b) {
+				return nil, errSlowPath
+			}
+			if d.lenient {
+				d.scratch = b
+				return b, nil
+			}
+			n := len(b)
+			b = appendJSONString(b, string(b[:n]))
+			d.scratch = b
+			if !bytes.Equal(b[n:], raw) {
+				return nil, errSlowPath // not as encoding/json writes it
+			}
+			return b[:n], nil
+		case c < 0x20:
+			return nil, errSlowPath
+		case c != '\\':
+			b = append(b, c)
+			d.pos++
+			continue
+		}
+		if d.pos+1 >= len(d.data) {
+			return nil, errSlowPath
+		}
+		esc := d.data[d.pos+1]
+		d.pos += 2
+		switch esc {
+		case '"', '\\', '/':
+			b = append(b, esc)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if ok && utf16.IsSurrogate(r) && d.lenient && bytes.HasPrefix(d.data[d.pos:], []byte(`\u`)) {
+				d.pos += 2
+				var r2 rune
+				r2, ok = d.hex4()
+				r = utf16.DecodeRune(r, r2) // U+FFFD unless a valid pair
+			}
+			if !ok || utf16.IsSurrogate(r) || r == utf8.RuneError {
+				// A lone surrogate becomes U+FFFD in encoding/json; the
+				// reference decodes whatever is unusual.
+				return nil, errSlowPath
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return nil, errSlowPath
+		}
+	}
+	return nil, errSlowPath
+}
+
+func (d *fastDecoder) hex4() (rune, bool) {
+	if d.pos+4 > len(d.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.pos : d.pos+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F' && d.lenient: // encoding/json writes lower case
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	d.pos += 4
+	return r, true
+}
+
+func (d *fastDecoder) mapOrNull() (map[string]any, error) {
+	switch d.next() {
+	case 'n':
+		return nil, d.literal("null")
+	case '{':
+		return d.object()
+	}
+	return nil, errSlowPath
+}
+
+// sortedMembers calls member for each key of a JSON object, whose keys must
+// be in increasing order, as encoding/json writes a map.
+func (d *fastDecoder) sortedMembers(member func(key string) error) error {
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	if d.next() == '}' {
+		d.pos++
+		return nil
+	}
+	prev := ""
+	for more, first := true, true; more; first = false {
+		k, err := d.key()
+		if err != nil {
+			return err
+		}
+		if !first && string(k) <= prev && !d.lenient {
+			return errSlowPath
+		}
+		prev = d.intern(k)
+		if err := member(prev); err != nil {
+			return err
+		}
+		if more, err = d.more('}'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// object decodes a JSON object into a map.
+// The members are gathered first, so that the map is made at its size:
+// a map grown one member at a time leaves its smaller tables behind.
+func (d *fastDecoder) object() (map[string]any, error) {
+	return d.objectWith(func(string) (any, bool, error) {
+		v, err := d.value()
+		return v, true, err
+	})
+}
+
+// objectWith decodes a JSON object into a map, each member's value with
+// member, which may leave it out of the map (keep false).
+func (d *fastDecoder) objectWith(decode func(key string) (v any, keep bool, err error)) (map[string]any, error) {
+	start := len(d.members)
+	err := d.sortedMembers(func(k string) error {
+		v, keep, err := decode(k)
+		if keep {
+			d.members = append(d.members, member{k, v})
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]any, len(d.members)-start)
+	for _, kv := range d.members[start:] {
+		m[kv.key] = kv.value
+	}
+	clear(d.members[start:])
+	d.members = d.members[:start]
+	return m, nil
+}
+
+// skipValue passes over the next value, checking that it is JSON as a
+// decoder would.
+func (d *fastDecoder) skipValue() error {
+	switch c := d.next(); {
+	case c == '{' || c == '[':
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		d.pos++
+		if d.next() == closing {
+			d.pos++
+			return nil
+		}
+		for more := true; more; {
+			if c == '{' {
+				if _, err := d.key(); err != nil {
+					return err
+				}
+			}
+			if err := d.skipValue(); err != nil {
+				return err
+			}
+			var err error
+			if more, err = d.more(closing); err != nil {
+				return err
+			}
+		}
+		return nil
+	case c == '"':
+		for d.pos++; d.pos < len(d.data); d.pos++ {
+			switch c := d.data[d.pos]; {
+			case c == '"':
+				d.pos++
+				return nil
+			case c < 0x20:
+				return errSlowPath
+			case c == '\\':
+				if d.pos+1 >= len(d.data) {
+					return errSlowPath
+				}
+				switch d.data[d.pos+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					d.pos++
+				case 'u':
+					d.pos += 2
+					if _, ok := d.hex4(); !ok {
+						return errSlowPath
+					}
+					d.pos--
+				default:
+					return errSlowPath
+				}
+			}
+		}
+		return errSlowPath
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		n, ok := scanJSONNumber(d.data[d.pos:])
+		if !ok {
+			return errSlowPath
+		}
+		d.pos += n
+		return nil
+	}
+	return errSlowPath
+}
+
+// value decodes any JSON value.
+func (d *fastDecoder) value() (any, error) {
+	switch c := d.next(); {
+	case c == '{':
+		return d.object()
+	case c == '[':
+		d.pos++
+		out := []any{}
+		if d.next() == ']' {
+			d.pos++
+			return out, nil
+		}
+		for more := true; more; {
+			v, err := d.value()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+			if more, err = d.more(']'); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case c == '"':
+		b, err := d.stringBytes()
+		if err != nil {
+			return nil, err
+		}
+		return d.internValue(b), nil
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	}
+	return nil, errSlowPath
+}
+
+// number decodes a number as canonicalNumbers(json.Number(literal)) does,
+// if writing that value back gives the literal.
+func (d *fastDecoder) number() (any, error) {
+	n, ok := scanJSONNumber(d.data[d.pos:])
+	if !ok {
+		return nil, errSlowPath
+	}
+	lit := d.data[d.pos : d.pos+n]
+	d.pos += n
+	if d.lenient {
+		// As sigs.k8s.io/json's PreserveInts decodes numbers.
+		if bytes.IndexByte(lit, '.') < 0 {
+			if i, err := strconv.ParseInt(string(lit), 10, 64); err == nil {
+				return i, nil
+			}
+		}
+		f, err := strconv.ParseFloat(string(lit), 64)
+		if err != nil {
+			return nil, errSlowPath
+		}
+		return f, nil
+	}
+	v := canonicalNumbers(json.Number(lit))
+	var back []byte
+	switch t := v.(type) {
+	case int64:
+		back = strconv.AppendInt(d.scratch[:0], t, 10)
+	case float64:
+		back, ok = appendJSONFloat(d.scratch[:0], t)
+		if !ok {
+			return nil, errSlowPath
+		}
+	default:
+		return nil, errSlowPath // out of range: kept as a string
+	}
+	d.scratch = back
+	if !bytes.Equal(back, lit) {
+		return nil, errSlowPath
+	}
+	return v, nil
 }

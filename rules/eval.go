@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -249,8 +248,7 @@ func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
 	if len(r.ignore) > 0 {
 		dev, prod = Prune(dev, r.ignore), Prune(prod, r.ignore)
 	}
-	dc, pc := drift.Comparable(dev), drift.Comparable(prod)
-	if reflect.DeepEqual(dc, pc) {
+	if drift.Equivalent(dev, prod) {
 		return nil // the common case, without go-cmp's reflection walk
 	}
 	diffs := drift.DiffFields(dev, prod)

@@ -209,6 +209,9 @@ func globMatch(pattern, key string) bool {
 	if pattern == key || pattern == "*" {
 		return true
 	}
+	if !strings.ContainsAny(pattern, `*?[\`) {
+		return false // no metacharacter: path.Match would compare the strings
+	}
 	ok, _ := path.Match(pattern, key)
 	return ok
 }
