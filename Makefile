@@ -104,5 +104,7 @@ fuzz:
 BENCH_FLAGS ?=
 GOBENCH ?= .
 bench: build testbed
-	$(GO) run ./fixtures/bench -driftgate $(BIN) $(BENCH_FLAGS)
+	$(GO) build -o bin/bench-timer ./fixtures/bench/timer
+	$(GO) build -o bin/bench-floor ./fixtures/bench/floor
+	$(GO) run ./fixtures/bench -driftgate $(BIN) -timer bin/bench-timer -floor bin/bench-floor $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench '$(GOBENCH)' -benchmem ./drift/ ./rules/ ./drift/netpol/ ./drift/dns/

@@ -13,9 +13,12 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -106,17 +109,29 @@ func (s *Snapshot) Encode(w io.Writer) error {
 	return enc.Encode(s)
 }
 
-// encodable reports whether jsonWriter encodes every value of the snapshot.
+// encodable reports whether jsonWriter encodes every value of the
+// snapshot. The objects are looked at on as many goroutines as there are
+// processors.
 func (s *Snapshot) encodable() bool {
 	if err := s.writeHead(io.Discard, s.Metadata); err != nil {
 		return false
 	}
-	for i := range s.Objects {
-		if !encodableValue(s.Objects[i].Object) {
-			return false
-		}
+	workers := min(runtime.GOMAXPROCS(0), 1+len(s.Objects)/encodeChunkSize, 8)
+	var bad atomic.Bool
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(s.Objects) && !bad.Load(); i += workers {
+				if !encodableValue(s.Objects[i].Object) {
+					bad.Store(true)
+				}
+			}
+		}()
 	}
-	return true
+	wg.Wait()
+	return !bad.Load()
 }
 
 func encodableValue(v any) bool {
@@ -165,20 +180,16 @@ func (s *Snapshot) encodeSealed(w io.Writer) error {
 	} else {
 		h.Write([]byte("["))
 		out.buf = append(out.buf, '[')
-		obj := &jsonWriter{}
-		for i := range s.Objects {
-			obj.buf = obj.buf[:0]
-			if err := obj.snapshotObject(&s.Objects[i], 0); err != nil {
-				return err
+		err := s.encodeObjects(true, func(c *encodedChunk) error {
+			h.Write(c.compact)
+			out.flush()
+			if out.err == nil {
+				_, out.err = w.Write(c.indented)
 			}
-			if i > 0 {
-				h.Write([]byte(","))
-				out.buf = append(out.buf, ',')
-			}
-			h.Write(obj.buf)
-			out.newline(2)
-			out.buf = appendIndented(out.buf, obj.buf, 2)
-			out.maybeFlush()
+			return out.err
+		})
+		if err != nil {
+			return err
 		}
 		h.Write([]byte("]"))
 		out.newline(1)
@@ -194,6 +205,112 @@ func (s *Snapshot) encodeSealed(w io.Writer) error {
 	return out.err
 }
 
+// encodedChunk is a run of consecutive objects, encoded: compact as the
+// digest covers them, and indented as a file holds them, each with the
+// commas (and line breaks) that join it to the run before.
+type encodedChunk struct {
+	compact, indented []byte
+	err               error
+	done              chan struct{}
+}
+
+// encodeChunkSize is how many objects make a chunk.
+const encodeChunkSize = 256
+
+// encodeObjects encodes the objects in chunks, on as many goroutines as
+// there are processors (the objects are only read), and hands each chunk
+// to emit in order. At most two chunks per goroutine wait for emit.
+func (s *Snapshot) encodeObjects(indent bool, emit func(*encodedChunk) error) error {
+	n := (len(s.Objects) + encodeChunkSize - 1) / encodeChunkSize
+	workers := min(runtime.GOMAXPROCS(0), n, 8)
+	chunks := make([]*encodedChunk, n)
+	for i := range chunks {
+		chunks[i] = &encodedChunk{done: make(chan struct{})}
+	}
+	// Buffers go round: emitted chunks give theirs to the next ones.
+	free := make(chan [2][]byte, 2*workers+1)
+	encode := func(i int) {
+		c := chunks[i]
+		defer close(c.done)
+		var bufs [2][]byte
+		select {
+		case bufs = <-free:
+		default:
+		}
+		e := &jsonWriter{buf: bufs[0][:0]}
+		ind := bufs[1][:0]
+		for j := i * encodeChunkSize; j < min((i+1)*encodeChunkSize, len(s.Objects)); j++ {
+			start := len(e.buf)
+			if j > 0 {
+				e.buf = append(e.buf, ',')
+				ind = append(ind, ',')
+			}
+			if c.err = e.snapshotObject(&s.Objects[j], 2); c.err != nil {
+				return
+			}
+			if indent {
+				ind = append(ind, '\n', ' ', ' ')
+				ind = appendIndented(ind, e.buf[start+min(j, 1):], 2)
+			}
+		}
+		c.compact, c.indented = e.buf, ind
+	}
+	if workers <= 1 {
+		for i, c := range chunks {
+			encode(i)
+			if c.err != nil {
+				return c.err
+			}
+			if err := emit(c); err != nil {
+				return err
+			}
+			free <- [2][]byte{c.compact, c.indented}
+			c.compact, c.indented = nil, nil
+		}
+		return nil
+	}
+	tokens := make(chan struct{}, 2*workers)
+	stop := make(chan struct{})
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case tokens <- struct{}{}:
+				case <-stop:
+					return
+				}
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				encode(i)
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer close(stop)
+	for _, c := range chunks {
+		<-c.done
+		if c.err != nil {
+			return c.err
+		}
+		if err := emit(c); err != nil {
+			return err
+		}
+		select {
+		case free <- [2][]byte{c.compact, c.indented}:
+		default:
+		}
+		c.compact, c.indented = nil, nil
+		<-tokens
+	}
+	return nil
+}
+
 // appendIndented appends compact JSON indented as encoding/json's Indent
 // does with one space, the value starting at depth.
 func appendIndented(dst, compact []byte, depth int) []byte {
@@ -206,12 +323,14 @@ func appendIndented(dst, compact []byte, depth int) []byte {
 	for i := 0; i < len(compact); i++ {
 		switch c := compact[i]; c {
 		case '"':
-			j := i + 1
-			for compact[j] != '"' {
-				if compact[j] == '\\' {
-					j++
+			j := i + 1 + bytes.IndexByte(compact[i+1:], '"')
+			if bytes.IndexByte(compact[i+1:j], '\\') >= 0 {
+				// An escape: find the quote that ends the string.
+				for j = i + 1; compact[j] != '"'; j++ {
+					if compact[j] == '\\' {
+						j++
+					}
 				}
-				j++
 			}
 			dst = append(dst, compact[i:j+1]...)
 			i = j
@@ -420,8 +539,10 @@ func (e *jsonWriter) flush() {
 	e.buf = e.buf[:0]
 }
 
+// maybeFlush writes the buffer out when it is full; a writer without an
+// io.Writer keeps everything in buf.
 func (e *jsonWriter) maybeFlush() {
-	if len(e.buf) >= jsonFlushSize {
+	if e.w != nil && len(e.buf) >= jsonFlushSize {
 		e.flush()
 	}
 }
@@ -579,14 +700,15 @@ func (s *Snapshot) writeDigestJSON(w io.Writer) error {
 		e.buf = append(e.buf, "[]"...)
 	default:
 		e.buf = append(e.buf, '[')
-		for i := range s.Objects {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
+		e.flush()
+		err := s.encodeObjects(false, func(c *encodedChunk) error {
+			if e.err == nil {
+				_, e.err = w.Write(c.compact)
 			}
-			if err := e.snapshotObject(&s.Objects[i], 2); err != nil {
-				return err
-			}
-			e.maybeFlush()
+			return e.err
+		})
+		if err != nil {
+			return err
 		}
 		e.buf = append(e.buf, ']')
 	}
@@ -1075,9 +1197,11 @@ func (d *fastDecoder) snapshot() (*Snapshot, string, error) {
 }
 
 // objectsHashed decodes the objects and hashes, into h, the canonical JSON
-// of the snapshot up to and including them, as writeDigestJSON writes it for
-// the digest: the fields before them encoded from what was decoded, the
-// objects compacted from the file by another goroutine meanwhile.
+// of the snapshot up to and including them, as writeDigestJSON writes it
+// for the digest: the fields before them encoded from what was decoded,
+// the objects compacted from the file by another goroutine, which also
+// cuts them into batches that goroutines (one per processor) decode
+// meanwhile.
 func (d *fastDecoder) objectsHashed(s *Snapshot, h io.Writer) ([]Object, error) {
 	meta := s.Metadata
 	meta.CapturedAt = time.Time{}
@@ -1086,20 +1210,97 @@ func (d *fastDecoder) objectsHashed(s *Snapshot, h io.Writer) ([]Object, error) 
 	}
 	d.ws()
 	start := d.pos
+	if bytes.HasPrefix(d.data[start:], []byte("null")) {
+		h.Write([]byte("null"))
+		d.pos += 4
+		return nil, nil
+	}
+	batches := make(chan objectBatch, 16)
 	compacted := make(chan int, 1)
-	go func() { compacted <- compactJSON(h, d.data[start:]) }()
-	objs, err := d.objects()
+	go func() {
+		compacted <- compactJSON(h, d.data[start:], func(i, from, to int) {
+			batches <- objectBatch{i, start + from, start + to}
+		})
+		close(batches)
+	}()
+	var (
+		mu      sync.Mutex
+		decoded = map[int][]Object{}
+		failed  atomic.Bool
+		wg      sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), 8) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &fastDecoder{data: d.data, interned: map[string]any{}}
+			for b := range batches {
+				if failed.Load() {
+					continue
+				}
+				objs, err := w.batch(b)
+				if err != nil {
+					failed.Store(true)
+					continue
+				}
+				mu.Lock()
+				decoded[b.index] = objs
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 	n := <-compacted
-	if err != nil || start+n != d.pos {
+	if n < 0 || failed.Load() {
 		return nil, errSlowPath
 	}
-	return objs, nil
+	d.pos = start + n
+	out := []Object{}
+	for i := range len(decoded) {
+		objs, ok := decoded[i]
+		if !ok {
+			return nil, errSlowPath
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// objectBatch is a run of consecutive objects in the file, data[from:to],
+// the index-th of its array.
+type objectBatch struct{ index, from, to int }
+
+// objectBatchSize is how many objects compactJSON puts in a batch.
+const objectBatchSize = 256
+
+// batch decodes a run of objects separated by commas.
+func (d *fastDecoder) batch(b objectBatch) ([]Object, error) {
+	d.pos = b.from
+	var out []Object
+	for {
+		o, err := d.object1()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+		if d.pos == b.to {
+			return out, nil
+		}
+		if d.pos > b.to {
+			return nil, errSlowPath
+		}
+		if err := d.expect(','); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // compactJSON writes the array (or null) at the start of b to w without
 // white space outside strings, and returns its length, or -1 when it is
-// not there whole.
-func compactJSON(w io.Writer, b []byte) int {
+// not there whole. Runs between white space are copied whole. Its items
+// must be objects: batch is called with every objectBatchSize of them (and
+// the last few), after checking the commas between them.
+func compactJSON(w io.Writer, b []byte, batch func(i, from, to int)) int {
 	if bytes.HasPrefix(b, []byte("null")) {
 		w.Write(b[:4])
 		return 4
@@ -1107,42 +1308,88 @@ func compactJSON(w io.Writer, b []byte) int {
 	if len(b) == 0 || b[0] != '[' {
 		return -1
 	}
-	out := make([]byte, 0, jsonFlushSize+64)
-	depth := 0
+	out := make([]byte, 0, jsonFlushSize+4096)
+	depth, run := 0, 0
+	// Items: whether one is open, whether a comma is due before the next,
+	// how many are done, where the current batch began, where the last ended.
+	inItem, commaDue := false, false
+	items, batches, batchFrom, lastEnd := 0, 0, 0, 0
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; c {
 		case ' ', '\n', '\t', '\r':
-			continue
-		case '"':
-			// Copy the string whole; an escaped quote does not end it.
-			j := i + 1
-			for j < len(b) && b[j] != '"' {
-				if b[j] == '\\' {
-					j++
-				}
-				j++
+			out = append(out, b[run:i]...)
+			for i+1 < len(b) && (b[i+1] == ' ' || b[i+1] == '\n' || b[i+1] == '\t' || b[i+1] == '\r') {
+				i++
 			}
-			if j >= len(b) {
+			run = i + 1
+			if len(out) >= jsonFlushSize {
+				w.Write(out)
+				out = out[:0]
+			}
+		case '"':
+			if depth == 1 {
+				return -1 // an item that is not an object
+			}
+			// Past the string; an escaped quote does not end it.
+			end := bytes.IndexByte(b[i+1:], '"')
+			if end < 0 {
 				return -1
 			}
-			out = append(out, b[i:j+1]...)
+			j := i + 1 + end
+			if bytes.IndexByte(b[i+1:j], '\\') >= 0 {
+				for j = i + 1; j < len(b) && b[j] != '"'; j++ {
+					if b[j] == '\\' {
+						j++
+					}
+				}
+				if j >= len(b) {
+					return -1
+				}
+			}
 			i = j
 		case '{', '[':
+			if depth == 1 {
+				if c != '{' || commaDue {
+					return -1
+				}
+				inItem = true
+				if items%objectBatchSize == 0 {
+					batchFrom = i
+				}
+			}
 			depth++
-			out = append(out, c)
 		case '}', ']':
 			depth--
-			out = append(out, c)
-			if depth == 0 {
-				w.Write(out)
+			switch {
+			case depth == 1 && inItem:
+				inItem, commaDue = false, true
+				items++
+				lastEnd = i + 1
+				if items%objectBatchSize == 0 {
+					batch(batches, batchFrom, lastEnd)
+					batches++
+				}
+			case depth == 0:
+				if items > 0 && !commaDue {
+					return -1 // a comma before the closing bracket
+				}
+				if items%objectBatchSize != 0 {
+					batch(batches, batchFrom, lastEnd)
+				}
+				w.Write(append(out, b[run:i+1]...))
 				return i + 1
 			}
+		case ',':
+			if depth == 1 {
+				if !commaDue {
+					return -1
+				}
+				commaDue = false
+			}
 		default:
-			out = append(out, c)
-		}
-		if len(out) >= jsonFlushSize {
-			w.Write(out)
-			out = out[:0]
+			if depth == 1 {
+				return -1 // an item that is not an object
+			}
 		}
 	}
 	return -1
@@ -1165,49 +1412,30 @@ func (d *fastDecoder) reflectInto(v any) error {
 	return nil
 }
 
-func (d *fastDecoder) objects() ([]Object, error) {
-	if d.next() == 'n' {
-		return nil, d.literal("null")
-	}
-	if err := d.expect('['); err != nil {
-		return nil, err
-	}
-	out := []Object{}
-	if d.next() == ']' {
-		d.pos++
-		return out, nil
-	}
-	for more := true; more; {
-		var o Object
-		err := d.structFields(objectFieldNames, objectOptional, func(i int) error {
-			var err error
-			switch i {
-			case 0:
-				o.Group, err = d.nonEmptyStr()
-			case 1:
-				o.Version, err = d.str()
-			case 2:
-				o.Kind, err = d.str()
-			case 3:
-				o.Namespace, err = d.nonEmptyStr()
-			case 4:
-				o.Name, err = d.str()
-			case 5:
-				o.Object, err = d.mapOrNull()
-			case 6:
-				err = d.provenance(&o.Provenance)
-			}
-			return err
-		})
-		if err != nil {
-			return nil, err
+// object1 decodes one Object.
+func (d *fastDecoder) object1() (Object, error) {
+	var o Object
+	err := d.structFields(objectFieldNames, objectOptional, func(i int) error {
+		var err error
+		switch i {
+		case 0:
+			o.Group, err = d.nonEmptyStr()
+		case 1:
+			o.Version, err = d.str()
+		case 2:
+			o.Kind, err = d.str()
+		case 3:
+			o.Namespace, err = d.nonEmptyStr()
+		case 4:
+			o.Name, err = d.str()
+		case 5:
+			o.Object, err = d.mapOrNull()
+		case 6:
+			err = d.provenance(&o.Provenance)
 		}
-		out = append(out, o)
-		if more, err = d.more(']'); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return err
+	})
+	return o, err
 }
 
 func (d *fastDecoder) provenance(p *Provenance) error {
@@ -1566,7 +1794,13 @@ func (d *fastDecoder) skipValue() error {
 		}
 		for more := true; more; {
 			if c == '{' {
-				if _, err := d.key(); err != nil {
+				if d.next() != '"' {
+					return errSlowPath
+				}
+				if err := d.skipString(); err != nil {
+					return err
+				}
+				if err := d.expect(':'); err != nil {
 					return err
 				}
 			}
@@ -1580,32 +1814,7 @@ func (d *fastDecoder) skipValue() error {
 		}
 		return nil
 	case c == '"':
-		for d.pos++; d.pos < len(d.data); d.pos++ {
-			switch c := d.data[d.pos]; {
-			case c == '"':
-				d.pos++
-				return nil
-			case c < 0x20:
-				return errSlowPath
-			case c == '\\':
-				if d.pos+1 >= len(d.data) {
-					return errSlowPath
-				}
-				switch d.data[d.pos+1] {
-				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-					d.pos++
-				case 'u':
-					d.pos += 2
-					if _, ok := d.hex4(); !ok {
-						return errSlowPath
-					}
-					d.pos--
-				default:
-					return errSlowPath
-				}
-			}
-		}
-		return errSlowPath
+		return d.skipString()
 	case c == 't':
 		return d.literal("true")
 	case c == 'f':
@@ -1619,6 +1828,40 @@ func (d *fastDecoder) skipValue() error {
 		}
 		d.pos += n
 		return nil
+	}
+	return errSlowPath
+}
+
+// skipString passes over the string at the current position.
+func (d *fastDecoder) skipString() error {
+	b := d.data
+	for i := d.pos + 1; i < len(b); i++ {
+		c := b[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			return nil
+		case c < 0x20:
+			return errSlowPath
+		}
+		if i+1 >= len(b) {
+			return errSlowPath
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i++
+		case 'u':
+			d.pos = i + 2
+			if _, ok := d.hex4(); !ok {
+				return errSlowPath
+			}
+			i = d.pos - 1
+		default:
+			return errSlowPath
+		}
 	}
 	return errSlowPath
 }
