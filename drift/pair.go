@@ -1,6 +1,8 @@
 package drift
 
 import (
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -26,8 +28,10 @@ type Pair struct {
 }
 
 // PairObjects matches dev's objects with prod's by group, kind, namespace and
-// name, after applying the mapping to dev. The result is sorted by ID. dev's
-// objects are copied before mapping; the snapshots are not changed.
+// name, after applying the mapping to dev. The result is sorted by ID. The
+// snapshots are not changed: what the mapping changes in a dev object is
+// copied (the object and metadata maps for a rename, the maps and lists
+// above a substituted string), and the rest is shared with the snapshot.
 func PairObjects(dev, prod *Snapshot, m Mapping) []Pair {
 	mapped := make([]Object, len(dev.Objects))
 	for i := range dev.Objects {
@@ -57,6 +61,8 @@ func PairObjects(dev, prod *Snapshot, m Mapping) []Pair {
 	return pairs
 }
 
+// apply maps one dev object. Copying the whole object first, as it once
+// did, cost a diff with a mapping a deep copy of every dev object.
 func (m Mapping) apply(o Object) Object {
 	if len(m.Namespaces) == 0 && len(m.Substitutions) == 0 {
 		return o
@@ -70,8 +76,9 @@ func (m Mapping) apply(o Object) Object {
 			out.Name = to
 		}
 	}
-	obj := deepCopy(o.Object).(map[string]any)
-	if meta, ok := obj["metadata"].(map[string]any); ok {
+	obj := o.Object
+	if meta, ok := obj["metadata"].(map[string]any); ok && (out.Namespace != o.Namespace || out.Name != o.Name) {
+		meta = maps.Clone(meta)
 		if out.Namespace != o.Namespace {
 			meta["namespace"] = out.Namespace
 		}
@@ -79,38 +86,74 @@ func (m Mapping) apply(o Object) Object {
 			meta["name"] = out.Name
 			// The API server labels every namespace with its own name.
 			if l, ok := meta["labels"].(map[string]any); ok && l["kubernetes.io/metadata.name"] == o.Name {
+				l = maps.Clone(l)
 				l["kubernetes.io/metadata.name"] = out.Name
+				meta["labels"] = l
 			}
 		}
+		obj = maps.Clone(obj)
+		obj["metadata"] = meta
 	}
-	if len(m.Substitutions) > 0 {
-		obj = m.substitute(obj).(map[string]any)
+	if v, changed := m.substitute(obj); changed {
+		obj = v.(map[string]any)
 	}
 	out.Object = obj
 	return out
 }
 
-func (m Mapping) substitute(v any) any {
+// substitute returns v with the substitutions made in every string value,
+// and whether any changed: maps and lists are copied only above a change.
+// A nil map or list becomes an empty one, as the deep copy apply once
+// made turned them.
+func (m Mapping) substitute(v any) (any, bool) {
 	switch t := v.(type) {
 	case map[string]any:
+		if t == nil {
+			return map[string]any{}, true
+		}
+		var out map[string]any
 		for k, c := range t {
-			t[k] = m.substitute(c)
-		}
-		return t
-	case []any:
-		for i, c := range t {
-			t[i] = m.substitute(c)
-		}
-		return t
-	case string:
-		for _, s := range m.Substitutions {
-			if s.Dev != "" {
-				t = strings.ReplaceAll(t, s.Dev, s.Prod)
+			if nc, changed := m.substitute(c); changed {
+				if out == nil {
+					out = maps.Clone(t)
+				}
+				out[k] = nc
 			}
 		}
-		return t
+		if out == nil {
+			return v, false
+		}
+		return out, true
+	case []any:
+		if t == nil {
+			return []any{}, true
+		}
+		var out []any
+		for i, c := range t {
+			if nc, changed := m.substitute(c); changed {
+				if out == nil {
+					out = slices.Clone(t)
+				}
+				out[i] = nc
+			}
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
+	case string:
+		if len(m.Substitutions) == 0 {
+			return v, false
+		}
+		s := t
+		for _, sub := range m.Substitutions {
+			if sub.Dev != "" {
+				s = strings.ReplaceAll(s, sub.Dev, sub.Prod)
+			}
+		}
+		return s, s != t
 	}
-	return v
+	return v, false
 }
 
 func deepCopy(v any) any {
