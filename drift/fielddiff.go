@@ -365,37 +365,45 @@ func itemMatches(item any, sel string) bool {
 func Equivalent(dev, prod any) bool { return equivalent("", dev, prod) }
 
 // equivalent is comparable(key, a) deeply equal to comparable(key, b).
+// It asks whether a value is absent (comparable drops it) only for a key
+// one side lacks, or where the two sides are not of one kind.
 func equivalent(key string, a, b any) bool {
-	absA, absB := absent(a), absent(b)
-	if absA || absB {
-		return absA && absB
-	}
 	switch x := a.(type) {
 	case map[string]any:
 		y, ok := b.(map[string]any)
 		if !ok {
-			return false
+			return absent(a) && absent(b)
 		}
-		n := 0
+		shared := 0
 		for k, va := range x {
-			if absent(va) {
+			vb, inY := y[k]
+			if !inY {
+				if !absent(va) {
+					return false
+				}
 				continue
 			}
-			n++
-			if !equivalent(k, va, y[k]) {
+			shared++
+			if !equivalent(k, va, vb) {
 				return false
 			}
 		}
-		for _, vb := range y {
-			if !absent(vb) {
-				n--
+		if shared == len(y) {
+			return true
+		}
+		for k, vb := range y {
+			if _, inX := x[k]; !inX && !absent(vb) {
+				return false
 			}
 		}
-		return n == 0
+		return true
 	case []any:
 		y, ok := b.([]any)
 		if !ok {
-			return false
+			return len(x) == 0 && absent(b)
+		}
+		if len(x) == 0 || len(y) == 0 {
+			return len(x) == 0 && len(y) == 0
 		}
 		ka, kb := namedListKey(key, x), namedListKey(key, y)
 		if ka != kb {
@@ -437,12 +445,14 @@ func equivalent(key string, a, b any) bool {
 			}
 		}
 		return true
+	case nil:
+		return absent(b)
 	}
-	if _, ok := b.(map[string]any); ok {
+	switch b.(type) {
+	case nil:
 		return false
-	}
-	if _, ok := b.([]any); ok {
-		return false
+	case map[string]any, []any:
+		return false // a is present: a value that is not a map or a list
 	}
 	return leafEqual(comparable("", a), comparable("", b))
 }

@@ -19,6 +19,21 @@ type Path struct {
 type pathStep struct {
 	key      string // glob over map keys
 	anyIndex bool   // [*]
+	// literal is set by ParsePath when key has no glob metacharacter, so
+	// matching is comparing: rules match paths against every key of every
+	// object.
+	literal bool
+}
+
+// matchesKey reports whether the step selects the map key k.
+func (ps pathStep) matchesKey(k string) bool {
+	if ps.anyIndex {
+		return false
+	}
+	if ps.literal {
+		return ps.key == k
+	}
+	return globMatch(ps.key, k)
 }
 
 func (p Path) String() string { return p.raw }
@@ -60,9 +75,11 @@ func ParsePath(s string) (Path, error) {
 			p.steps = append(p.steps, pathStep{key: rest[:end]})
 			rest = rest[end:]
 		}
-		if _, err := path.Match(p.steps[len(p.steps)-1].key, ""); err != nil {
+		last := &p.steps[len(p.steps)-1]
+		if _, err := path.Match(last.key, ""); err != nil {
 			return p, fmt.Errorf("path %q: bad glob: %v", s, err)
 		}
+		last.literal = !last.anyIndex && !strings.ContainsAny(last.key, globMeta)
 	}
 	return p, nil
 }
@@ -92,7 +109,7 @@ func project(v any, suffixes [][]pathStep) any {
 		for k, child := range t {
 			var next [][]pathStep
 			for _, s := range suffixes {
-				if !s[0].anyIndex && globMatch(s[0].key, k) {
+				if s[0].matchesKey(k) {
 					next = append(next, s[1:])
 				}
 			}
@@ -170,7 +187,7 @@ func prune(v any, suffixes [][]pathStep) any {
 		for k, child := range t {
 			var next [][]pathStep
 			for _, s := range suffixes {
-				if !s[0].anyIndex && globMatch(s[0].key, k) {
+				if s[0].matchesKey(k) {
 					if len(s) == 1 {
 						continue keys // dropped
 					}
@@ -205,11 +222,14 @@ func prune(v any, suffixes [][]pathStep) any {
 	return v
 }
 
+// globMeta are the bytes path.Match gives a meaning to.
+const globMeta = `*?[\`
+
 func globMatch(pattern, key string) bool {
 	if pattern == key || pattern == "*" {
 		return true
 	}
-	if !strings.ContainsAny(pattern, `*?[\`) {
+	if !strings.ContainsAny(pattern, globMeta) {
 		return false // no metacharacter: path.Match would compare the strings
 	}
 	ok, _ := path.Match(pattern, key)
