@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"os"
@@ -387,6 +388,13 @@ func (s *Snapshot) Save(path string) error {
 
 // LoadSnapshot reads and verifies a snapshot file (gzipped or not, told
 // apart by content). A truncated, edited or foreign file is an error naming it.
+// The objects share their equal small maps (see sharedMaps): they are
+// read-only.
+//
+// A large file is read into memory outside the Go heap (see offHeap),
+// given back once decoded: held in the heap, its bytes would count
+// towards the garbage collector's goal while the objects are decoded, and
+// a diff's peak memory grew by up to twice the file (BENCHMARKS.md).
 func LoadSnapshot(path string) (*Snapshot, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -397,22 +405,62 @@ func LoadSnapshot(path string) (*Snapshot, error) {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
 		size = int(fi.Size())
 	}
-	s, err := decodeSnapshot(f, size)
+	var s *Snapshot
+	if size >= offHeapMin {
+		s, err = loadOffHeap(f, size)
+	}
+	if s == nil && err == nil {
+		s, err = decodeSnapshot(f, size)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// DecodeSnapshot reads and verifies a snapshot from r.
+// offHeapMin is the smallest file LoadSnapshot reads outside the heap.
+const offHeapMin = 1 << 20
+
+// loadOffHeap reads f, of size bytes, into memory outside the heap and
+// decodes it, or returns neither snapshot nor error, with f at its start,
+// when it cannot: no such memory here, or a file that is not size bytes
+// long now. Nothing decoded refers to that memory: every string is copied.
+func loadOffHeap(f *os.File, size int) (*Snapshot, error) {
+	buf, free, ok := offHeap(size)
+	if !ok {
+		return nil, nil
+	}
+	defer free()
+	_, err := io.ReadFull(f, buf)
+	var probe [1]byte
+	if err == nil {
+		if m, _ := f.Read(probe[:]); m == 0 {
+			return decodeSnapshotData(buf, nil)
+		}
+	}
+	// A read error, or a file that changed size since Stat: read it again
+	// the ordinary way, which meets the error or the new size as it is.
+	if _, serr := f.Seek(0, io.SeekStart); serr != nil {
+		return nil, errors.Join(err, serr)
+	}
+	return nil, nil
+}
+
+// DecodeSnapshot reads and verifies a snapshot from r; as LoadSnapshot's,
+// its objects are read-only.
 func DecodeSnapshot(r io.Reader) (*Snapshot, error) { return decodeSnapshot(r, 0) }
 
-// decodeSnapshot reads r whole (sizeHint bytes, when known) and decodes it
-// on the fast path (see fastDecoder); whatever the fast path does not
-// accept is decoded by decodeSnapshotReflect, the reference, so errors and
-// edge cases are exactly its.
+// decodeSnapshot reads r whole (sizeHint bytes, when known) and decodes it.
 func decodeSnapshot(r io.Reader, sizeHint int) (*Snapshot, error) {
-	raw, rerr := readAll(r, sizeHint)
+	raw, err := readAll(r, sizeHint)
+	return decodeSnapshotData(raw, err)
+}
+
+// decodeSnapshotData decodes raw, the bytes read before rerr, on the fast
+// path (see fastDecoder); whatever the fast path does not accept is
+// decoded by decodeSnapshotReflect, the reference, so errors and edge
+// cases are exactly its.
+func decodeSnapshotData(raw []byte, rerr error) (*Snapshot, error) {
 	if rerr != nil {
 		// Let the reference meet the same read error at the same place.
 		return decodeSnapshotReflect(io.MultiReader(bytes.NewReader(raw), errReader{rerr}))
@@ -1044,6 +1092,8 @@ type fastDecoder struct {
 	interned map[string]any // string -> the same string, boxed once
 	scratch  []byte
 	members  []member // of the objects being decoded, innermost last
+	// shared, when set, makes equal small maps one (loading a snapshot).
+	shared *sharedMaps
 	// lenient takes any valid JSON, as an API server writes it, with
 	// numbers as the dynamic client decodes them (int64 when written
 	// without a fraction, else float64), rather than only canonical JSON.
@@ -1233,7 +1283,7 @@ func (d *fastDecoder) objectsHashed(s *Snapshot, h io.Writer) ([]Object, error) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &fastDecoder{data: d.data, interned: map[string]any{}}
+			w := &fastDecoder{data: d.data, interned: map[string]any{}, shared: newSharedMaps()}
 			for b := range batches {
 				if failed.Load() {
 					continue
@@ -1748,16 +1798,81 @@ func (d *fastDecoder) sortedMembers(member func(key string) error) error {
 // object decodes a JSON object into a map.
 // The members are gathered first, so that the map is made at its size:
 // a map grown one member at a time leaves its smaller tables behind.
+//
+// With d.shared set, a small object written exactly as an earlier one is
+// returned as that earlier map; see sharedMaps.
 func (d *fastDecoder) object() (map[string]any, error) {
-	return d.objectWith(func(string) (any, bool, error) {
+	d.ws()
+	start := d.pos
+	return d.objectFrom(func(string) (any, bool, error) {
 		v, err := d.value()
 		return v, true, err
-	})
+	}, start)
+}
+
+// sharedMaps makes equal small maps of a loaded snapshot one map. Most
+// maps in Kubernetes objects are small and repeat (labels and selectors,
+// resources, securityContext, ports), and a Go map costs about 300 bytes
+// however few its members: sharing them takes two snapshots of 20,000
+// objects from 193 to 94 MiB of heap (BENCHMARKS.md). Objects of a
+// loaded snapshot are therefore read-only: code that changes one copies
+// what it changes first, as Mapping.apply does.
+//
+// Two maps are equal when the file writes them with the same bytes: the
+// file is canonical, so equal maps at the same depth are written alike.
+// The table keeps a hash of those bytes and where they are; a hit is
+// compared byte for byte, so a hash collision only costs a copy.
+type sharedMaps struct {
+	seed  maphash.Seed
+	table map[uint64]*sharedMap
+}
+
+type sharedMap struct {
+	from, to int
+	m        map[string]any
+}
+
+// maxSharedSpan is the longest object, in bytes of the file, shared: the
+// small maps that cost the most for what they hold, and each is hashed
+// once more for every enclosing shared level, so the cost stays linear.
+const maxSharedSpan = 512
+
+func newSharedMaps() *sharedMaps {
+	return &sharedMaps{seed: maphash.MakeSeed(), table: map[uint64]*sharedMap{}}
+}
+
+// lookup returns the map earlier decoded from the same bytes as
+// data[from:to], or else, when those bytes are short enough to share, the
+// slot to record the new map in.
+func (s *sharedMaps) lookup(data []byte, from, to int) (map[string]any, *sharedMap) {
+	span := data[from:to]
+	if len(span) > maxSharedSpan {
+		return nil, nil
+	}
+	h := maphash.Bytes(s.seed, span)
+	e, ok := s.table[h]
+	if !ok {
+		e = &sharedMap{from: from, to: to}
+		s.table[h] = e
+		return nil, e
+	}
+	if e.m != nil && bytes.Equal(data[e.from:e.to], span) {
+		return e.m, nil
+	}
+	return nil, nil // a collision: this one is not shared
 }
 
 // objectWith decodes a JSON object into a map, each member's value with
-// member, which may leave it out of the map (keep false).
+// decode, which may leave it out of the map (keep false).
 func (d *fastDecoder) objectWith(decode func(key string) (v any, keep bool, err error)) (map[string]any, error) {
+	return d.objectFrom(decode, -1)
+}
+
+// objectFrom is objectWith. shareFrom, when not negative, is where the
+// object starts in d.data and says every member is kept: with d.shared
+// set, an object written as an earlier one is that one's map, found
+// before a map is made.
+func (d *fastDecoder) objectFrom(decode func(key string) (v any, keep bool, err error), shareFrom int) (map[string]any, error) {
 	start := len(d.members)
 	err := d.sortedMembers(func(k string) error {
 		v, keep, err := decode(k)
@@ -1769,12 +1884,24 @@ func (d *fastDecoder) objectWith(decode func(key string) (v any, keep bool, err 
 	if err != nil {
 		return nil, err
 	}
+	var slot *sharedMap
+	if shareFrom >= 0 && d.shared != nil {
+		var m map[string]any
+		if m, slot = d.shared.lookup(d.data, shareFrom, d.pos); m != nil {
+			clear(d.members[start:])
+			d.members = d.members[:start]
+			return m, nil
+		}
+	}
 	m := make(map[string]any, len(d.members)-start)
 	for _, kv := range d.members[start:] {
 		m[kv.key] = kv.value
 	}
 	clear(d.members[start:])
 	d.members = d.members[:start]
+	if slot != nil {
+		slot.m = m
+	}
 	return m, nil
 }
 
