@@ -1,14 +1,15 @@
 package drift
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/url"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -42,6 +44,14 @@ type CollectOptions struct {
 	Progress func(Progress)
 	Log      *slog.Logger
 	Now      time.Time
+	// ForWriting keeps each object only as the JSON a snapshot file holds,
+	// made as it is listed: for a snapshot that is written and not
+	// compared (driftgate snapshot). Twenty thousand objects held as maps
+	// cost the garbage collector about a fifth of the command's CPU
+	// (BENCHMARKS.md); as bytes, nothing. Such a snapshot's objects have
+	// their identity but no Object or Provenance: Encode, Save, Seal and
+	// ComputeDigest read the JSON, and Expand turns it back into values.
+	ForWriting bool
 }
 
 // Progress is how far a live snapshot has got.
@@ -114,7 +124,7 @@ func Collect(ctx context.Context, cfg *rest.Config, opts CollectOptions) (*Snaps
 	s.Unobserved = unobserved
 	opts.Log.Info("discovered resource types", "server", cfg.Host, "types", len(types), "unobserved", len(unobserved))
 
-	c := &collector{rc: rc, opts: opts, snap: s, total: len(types)}
+	c := &collector{rc: rc, opts: opts, snap: s, total: len(types), decoding: make(chan struct{}, max(2, goruntime.GOMAXPROCS(0)))}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Concurrency)
 	for _, rt := range types {
@@ -229,12 +239,17 @@ type collector struct {
 	total   int
 	done    int
 	objects atomic.Int64
+	// decoding holds a token for every page being decoded apart from the
+	// goroutine that read it: one per processor.
+	decoding chan struct{}
 }
 
 // list reads every page of one type (in one namespace, or all) into the
-// snapshot. The next page is asked for as soon as a page's continue token
-// is read, so the server prepares it while this page is decoded: still one
-// request in flight per type.
+// snapshot. Pages are read one after another, as their continue tokens
+// chain them, and each is decoded, normalized (and encoded) by a
+// goroutine of its own while the next is read: one request in flight per
+// type, and a large type's pages decoded on every processor rather than on
+// one (c.decoding bounds them), which was the snapshot's critical path.
 func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error {
 	path := []string{"api"}
 	if rt.Group != "" {
@@ -245,101 +260,192 @@ func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error 
 		path = append(path, "namespaces", ns)
 	}
 	path = append(path, rt.Resource)
-	dec := &listDecoder{}
-	var objs []Object
-	folded := 0
 	start := time.Now()
-	pctx, cancel := context.WithCancel(ctx)
-	var prefetch chan fetched
-	defer func() {
-		cancel()
-		if prefetch != nil {
-			<-prefetch
-		}
-	}()
+	pages := &typePages{c: c, rt: rt}
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	f := c.fetch(ctx, path, "")
-	for {
-		next := ""
-		if f.err == nil {
-			next = peekContinue(f.body(), f.contentType)
-		}
-		if next != "" {
-			prefetch = make(chan fetched, 1)
-			go func() { prefetch <- c.fetch(pctx, path, next) }()
-		}
-		items, cont, err := dec.page(f)
-		if err != nil {
-			if ctx.Err() != nil {
+	for f.err == nil && pages.failure() == nil {
+		next := peekContinue(f.body())
+		if next == "" {
+			// The last page, or one whose token is not where
+			// peekContinue looks: decoded here, for its token.
+			wg.Wait()
+			next = pages.decode(f, "", false)
+			f.data = nil // decode gave the buffer back
+			if next == "" {
+				break
+			}
+		} else {
+			select {
+			case c.decoding <- struct{}{}:
+			case <-ctx.Done():
+				f.release()
 				return ctx.Err()
 			}
-			reason, fatal := classify(err, f.timedOut, c.opts.RequestTimeout)
-			if fatal {
-				return fmt.Errorf("listing %s: %w", rt.GroupKind(), unreachable(c.snap.Metadata.Server, err))
-			}
-			c.opts.Log.Warn("resource type not observed", "type", rt.GroupKind(), "namespace", ns, "reason", reason)
-			c.mu.Lock()
-			if c.failed == nil {
-				c.failed = map[ResourceType]bool{}
-			}
-			c.failed[rt] = true
-			c.snap.Unobserved = append(c.snap.Unobserved, Unobserved{ResourceType: rt, Namespace: ns, Reason: reason})
-			c.mu.Unlock()
-			c.finish(0)
-			return nil
+			wg.Add(1)
+			go func(f fetched) {
+				defer wg.Done()
+				pages.decode(f, next, true)
+				<-c.decoding
+			}(f)
 		}
-		for _, item := range items {
-			meta, _ := item["metadata"].(map[string]any)
-			if !c.opts.Scope.includes(rt.Group, rt.Kind, rt.Namespaced, meta) {
-				continue
-			}
-			o, fold, err := c.opts.Normalizer.Normalize(item)
-			if err != nil {
-				return fmt.Errorf("normalizing %s: %w", rt.GroupKind(), err)
-			}
-			if fold {
-				folded++
-				continue
-			}
-			o.Version = rt.Version
-			objs = append(objs, o)
-		}
-		if cont == "" {
-			break
-		}
-		if prefetch != nil && next == cont {
-			f = <-prefetch
-		} else {
-			if prefetch != nil {
-				<-prefetch // a token read wrong: ask again
-			}
-			f = c.fetch(ctx, path, cont)
-		}
-		prefetch = nil
+		f = c.fetch(ctx, path, next)
 	}
-	c.opts.Log.Debug("listed", "type", rt.GroupKind(), "namespace", ns, "objects", len(objs), "folded", folded, "took", time.Since(start))
+	wg.Wait()
+	err, timedOut := pages.failure(), pages.timedOut
+	if f.err != nil && err == nil {
+		err, timedOut = f.err, f.timedOut
+	}
+	f.release()
+	if pages.hard != nil {
+		return pages.hard
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		reason, fatal := classify(err, timedOut, c.opts.RequestTimeout)
+		if fatal {
+			return fmt.Errorf("listing %s: %w", rt.GroupKind(), unreachable(c.snap.Metadata.Server, err))
+		}
+		c.opts.Log.Warn("resource type not observed", "type", rt.GroupKind(), "namespace", ns, "reason", reason)
+		c.mu.Lock()
+		if c.failed == nil {
+			c.failed = map[ResourceType]bool{}
+		}
+		c.failed[rt] = true
+		c.snap.Unobserved = append(c.snap.Unobserved, Unobserved{ResourceType: rt, Namespace: ns, Reason: reason})
+		c.mu.Unlock()
+		c.finish(0)
+		return nil
+	}
+	c.opts.Log.Debug("listed", "type", rt.GroupKind(), "namespace", ns, "objects", len(pages.objs), "folded", pages.folded, "took", time.Since(start))
 	c.mu.Lock()
-	c.snap.Objects = append(c.snap.Objects, objs...)
-	c.snap.Metadata.Folded += folded
+	c.snap.Objects = append(c.snap.Objects, pages.objs...)
+	c.snap.Metadata.Folded += pages.folded
 	c.mu.Unlock()
-	c.finish(len(objs))
+	c.finish(len(pages.objs))
 	return nil
+}
+
+// typePages gathers the decoded pages of one type, in any order: the
+// snapshot is sorted once whole.
+type typePages struct {
+	c  *collector
+	rt ResourceType
+
+	mu     sync.Mutex
+	objs   []Object
+	folded int
+	// err is the first page that could not be read or decoded (the type
+	// is then unobserved), hard the first object Normalize refused.
+	err      error
+	timedOut bool
+	hard     error
+}
+
+func (p *typePages) failure() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return cmp.Or(p.hard, p.err)
+}
+
+// decode decodes, normalizes and (for writing) encodes the page f and
+// returns its continue token; when want is set, the token must be the one
+// peekContinue read. A failure is kept for list, which stops.
+func (p *typePages) decode(f fetched, next string, want bool) string {
+	dec := &listDecoder{}
+	items, cont, err := dec.page(f)
+	f.release()
+	if err == nil && want && cont != next {
+		err = fmt.Errorf("the page's continue token %q is not the %q read ahead of it", cont, next)
+	}
+	if err != nil {
+		p.mu.Lock()
+		if p.err == nil {
+			p.err, p.timedOut = err, f.timedOut
+		}
+		p.mu.Unlock()
+		return ""
+	}
+	var enc *jsonWriter
+	if p.c.opts.ForWriting {
+		enc = &jsonWriter{}
+	}
+	rt := p.rt
+	objs := make([]Object, 0, len(items))
+	folded := 0
+	for i, item := range items {
+		items[i] = nil // each map is garbage once normalized
+		meta, _ := item["metadata"].(map[string]any)
+		if !p.c.opts.Scope.includes(rt.Group, rt.Kind, rt.Namespaced, meta) {
+			continue
+		}
+		o, fold, err := p.c.opts.Normalizer.Normalize(item)
+		if err != nil {
+			p.mu.Lock()
+			if p.hard == nil {
+				p.hard = fmt.Errorf("normalizing %s: %w", rt.GroupKind(), err)
+			}
+			p.mu.Unlock()
+			return ""
+		}
+		if fold {
+			folded++
+			continue
+		}
+		o.Version = rt.Version
+		if enc != nil {
+			o.encode(enc)
+		}
+		objs = append(objs, o)
+	}
+	p.mu.Lock()
+	p.objs = append(p.objs, objs...)
+	p.folded += folded
+	p.mu.Unlock()
+	return cont
 }
 
 // fetched is a LIST response, read whole and not decoded yet.
 type fetched struct {
-	res         rest.Result
-	contentType string
-	err         error
+	// data is the body, in a buffer from bodyBuffers: release gives it
+	// back once the page is decoded (nothing decoded refers to it).
+	data []byte
+	err  error
 	// timedOut is set when the request's own timeout expired.
 	timedOut bool
 }
 
-func (f *fetched) body() []byte {
-	b, _ := f.res.Raw()
-	return b
+func (f *fetched) body() []byte { return f.data }
+
+// release gives the body's buffer back for another page.
+func (f *fetched) release() {
+	if f.data != nil {
+		bodyBuffers.Put(f.data[:0])
+		f.data = nil
+	}
 }
 
-// fetch sends one LIST request, as the dynamic client's List does.
+// dynamicJSON is the dynamic client's JSON decoder, which its List uses.
+var dynamicJSON = sync.OnceValue(func() runtime.Decoder {
+	for _, info := range dynamic.ConfigFor(&rest.Config{}).NegotiatedSerializer.SupportedMediaTypes() {
+		if info.MediaType == runtime.ContentTypeJSON {
+			return info.Serializer
+		}
+	}
+	return unstructured.UnstructuredJSONScheme
+})
+
+// bodyBuffers hold LIST bodies between pages: io.ReadAll, as the REST
+// client's Do reads them, grew and cleared a new buffer for every page,
+// a tenth of a snapshot's CPU (BENCHMARKS.md).
+var bodyBuffers = sync.Pool{New: func() any { return []byte(nil) }}
+
+// fetch sends one LIST request, as the dynamic client's List does (the
+// same request, throttling, retries and errors), and reads the body.
+// The REST client asks only for JSON.
 func (c *collector) fetch(ctx context.Context, path []string, cont string) fetched {
 	rctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
@@ -348,10 +454,37 @@ func (c *collector) fetch(ctx context.Context, path []string, cont string) fetch
 		req = req.Param("continue", cont)
 	}
 	var f fetched
-	f.res = req.Do(rctx).ContentType(&f.contentType)
-	f.err = f.res.Error()
+	body, err := req.Stream(rctx)
+	if err == nil {
+		f.data, err = readBody(body, bodyBuffers.Get().([]byte))
+		if cerr := body.Close(); err == nil {
+			err = cerr
+		}
+	}
+	f.err = err
 	f.timedOut = rctx.Err() != nil && ctx.Err() == nil
 	return f
+}
+
+// readBody appends r to buf until EOF, growing it as needed.
+func readBody(r io.Reader, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512<<10)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // page returns a response's items and continue token. The body is decoded
@@ -362,13 +495,11 @@ func (d *listDecoder) page(f fetched) ([]map[string]any, string, error) {
 	if f.err != nil {
 		return nil, "", f.err
 	}
-	if isJSON(f.contentType) {
-		if items, next, ok := d.decode(f.body()); ok {
-			return items, next, nil
-		}
+	if items, next, ok := d.decode(f.body()); ok {
+		return items, next, nil
 	}
 	var list unstructured.UnstructuredList
-	if err := f.res.Into(&list); err != nil {
+	if _, _, err := dynamicJSON().Decode(f.body(), nil, &list); err != nil {
 		return nil, "", err
 	}
 	items := make([]map[string]any, len(list.Items))
@@ -378,18 +509,10 @@ func (d *listDecoder) page(f fetched) ([]map[string]any, string, error) {
 	return items, list.GetContinue(), nil
 }
 
-func isJSON(contentType string) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	return mt == "application/json"
-}
-
 // peekContinue reads a list body's continue token from its metadata, which
 // an API server writes before the items, or returns "" when there is none
 // or the items come first.
-func peekContinue(body []byte, contentType string) string {
-	if !isJSON(contentType) {
-		return ""
-	}
+func peekContinue(body []byte) string {
 	d := &fastDecoder{data: body, lenient: true, interned: map[string]any{}}
 	cont := ""
 	errDone := errors.New("done")

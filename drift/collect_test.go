@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,7 +9,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/client-go/rest"
 
 	"github.com/driftgate/driftgate/fixtures/testbed"
@@ -81,5 +85,88 @@ func TestCollectUnreachableServerIsAnError(t *testing.T) {
 	_, err := Collect(context.Background(), cfg, CollectOptions{})
 	if err == nil || !strings.Contains(err.Error(), "cannot reach the API server at https://127.0.0.1:1") {
 		t.Fatalf("want an unreachable error naming the server, got %v", err)
+	}
+}
+
+// TestCollectForWriting collects a namespace twice from a live server, once
+// keeping the objects as values and once only as the JSON a file holds:
+// the objects, expanded, are the same, and the file loads back.
+func TestCollectForWriting(t *testing.T) {
+	bed := testbed.Need(t)
+	ctx := context.Background()
+	ns := bed.Namespace(t, nil)
+	manifest := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, labels: {app: web}}
+data: {LOG_LEVEL: debug, replicas: "3"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: credentials}
+stringData: {password: hunter2-for-writing}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        env: [{name: DB_PASSWORD, value: hunter2-in-env}]
+        resources: {requests: {cpu: 100m, memory: 64Mi}}
+`
+	if err := bed.Dev.Apply(ctx, []byte(manifest), ns, testbed.ManagerArgoCD, testbed.ServerSideApply); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	opts := CollectOptions{Scope: Scope{Namespaces: []string{ns}}, Now: now}
+	values, err := Collect(ctx, bed.Dev.Config, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.ForWriting = true
+	kept, err := Collect(ctx, bed.Dev.Config, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := kept.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte("hunter2")) {
+		t.Fatal("a Secret value reached the snapshot")
+	}
+	loaded, err := DecodeSnapshot(&buf)
+	if err != nil {
+		t.Fatalf("the snapshot written from JSON does not load: %v", err)
+	}
+	inNamespace := func(s *Snapshot) []Object {
+		var out []Object
+		for _, o := range s.Objects {
+			if o.Namespace == ns {
+				if o.Encoded != nil {
+					t.Fatalf("%s still kept as JSON", o.ID())
+				}
+				out = append(out, o)
+			}
+		}
+		return out
+	}
+	if err := kept.Expand(); err != nil {
+		t.Fatal(err)
+	}
+	want := inNamespace(values)
+	if len(want) < 3 {
+		t.Fatalf("%d objects in %s, want the ConfigMap, Secret and Deployment at least", len(want), ns)
+	}
+	for _, got := range [][]Object{inNamespace(kept), inNamespace(loaded)} {
+		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("objects collected for writing differ (-values +for writing):\n%s", d)
+		}
 	}
 }

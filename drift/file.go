@@ -51,6 +51,9 @@ func (s *Snapshot) ComputeDigest() (string, error) {
 // computeDigestReflect is ComputeDigest through encoding/json, for values
 // writeDigestJSON does not handle (and the errors encoding/json gives).
 func (s *Snapshot) computeDigestReflect() (string, error) {
+	if err := s.Expand(); err != nil {
+		return "", err
+	}
 	c := *s
 	c.Metadata.CapturedAt = time.Time{}
 	c.Digest = ""
@@ -102,12 +105,53 @@ func (s *Snapshot) Encode(w io.Writer) error {
 	}
 	// encoding/json refuses the snapshot (a NaN, say): with its error, and
 	// before writing anything, as it always did.
+	if err := s.Expand(); err != nil {
+		return err
+	}
 	if err := s.Seal(); err != nil {
 		return err
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
 	return enc.Encode(s)
+}
+
+// encode keeps o only as its compact JSON, written with e (whose buffer
+// is reused), if that can be written: see CollectOptions.ForWriting.
+func (o *Object) encode(e *jsonWriter) {
+	e.buf, e.err = e.buf[:0], nil
+	if !encodableValue(o.Object) || e.snapshotObject(o, 2) != nil || e.err != nil {
+		return
+	}
+	o.Encoded = bytes.Clone(e.buf)
+	o.Object, o.Provenance = nil, Provenance{}
+}
+
+// Expand turns the objects CollectOptions.ForWriting kept as JSON back
+// into values, as LoadSnapshot would decode them.
+func (s *Snapshot) Expand() error {
+	for i := range s.Objects {
+		o := &s.Objects[i]
+		if o.Encoded == nil {
+			continue
+		}
+		d := &fastDecoder{data: o.Encoded, interned: map[string]any{}}
+		v, err := d.object1()
+		if err != nil || d.pos != len(d.data) {
+			// What the fast path does not take, as decodeSnapshotReflect
+			// decodes it.
+			dec := json.NewDecoder(bytes.NewReader(o.Encoded))
+			dec.UseNumber()
+			dec.DisallowUnknownFields()
+			v = Object{}
+			if err := dec.Decode(&v); err != nil {
+				return fmt.Errorf("expanding %s: %w", o.ID(), err)
+			}
+			canonicalNumbers(v.Object)
+		}
+		*o = v
+	}
+	return nil
 }
 
 // encodable reports whether jsonWriter encodes every value of the
@@ -798,6 +842,15 @@ func (e *jsonWriter) snapshotHead(s *Snapshot, meta SnapshotMeta) error {
 // snapshotObject encodes an Object as encoding/json does (fields in
 // declaration order, omitempty honoured).
 func (e *jsonWriter) snapshotObject(o *Object, depth int) error {
+	if o.Encoded != nil {
+		if e.indent {
+			e.buf = appendIndented(e.buf, o.Encoded, depth)
+		} else {
+			e.buf = append(e.buf, o.Encoded...)
+		}
+		e.maybeFlush()
+		return nil
+	}
 	d := depth + 1
 	e.buf = append(e.buf, '{')
 	first := true

@@ -266,7 +266,7 @@ func TestSnapshotFieldsKnown(t *testing.T) {
 	t.Parallel()
 	want := map[reflect.Type]string{
 		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest",
-		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance",
+		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance -", // - : Encoded
 		reflect.TypeFor[Provenance](): "managers,omitempty lastApplied,omitempty owner,omitempty deployTool,omitempty",
 		reflect.TypeFor[Manager]():    "manager operation subresource,omitempty fields,omitempty paths,omitempty",
 		reflect.TypeFor[OwnerRef]():   "apiVersion kind name controller,omitempty",

@@ -120,6 +120,10 @@ type Object struct {
 	Name       string         `json:"name"`
 	Object     map[string]any `json:"object"`
 	Provenance Provenance     `json:"provenance"`
+	// Encoded, when set, is the object as a snapshot file holds it (compact
+	// JSON), and Object and Provenance are empty: see
+	// CollectOptions.ForWriting and Snapshot.Expand.
+	Encoded []byte `json:"-"`
 }
 
 // ID is the object's identity: group, kind, namespace, name.

@@ -106,6 +106,7 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 		snap, err = drift.Collect(ctx, cfg, drift.CollectOptions{
 			Context: contextName, Scope: o.scope, ChunkSize: o.chunkSize, Concurrency: o.concurrency,
 			RequestTimeout: requestTimeout(o.kube), Normalizer: norm, Progress: progress.update, Log: o.global.log,
+			ForWriting: true,
 		})
 		progress.done()
 	}
