@@ -423,7 +423,8 @@ func (f *fetched) body() []byte { return f.data }
 // release gives the body's buffer back for another page.
 func (f *fetched) release() {
 	if f.data != nil {
-		bodyBuffers.Put(f.data[:0])
+		b := f.data[:0]
+		bodyBuffers.Put(&b)
 		f.data = nil
 	}
 }
@@ -441,7 +442,7 @@ var dynamicJSON = sync.OnceValue(func() runtime.Decoder {
 // bodyBuffers hold LIST bodies between pages: io.ReadAll, as the REST
 // client's Do reads them, grew and cleared a new buffer for every page,
 // a tenth of a snapshot's CPU (BENCHMARKS.md).
-var bodyBuffers = sync.Pool{New: func() any { return []byte(nil) }}
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // fetch sends one LIST request, as the dynamic client's List does (the
 // same request, throttling, retries and errors), and reads the body.
@@ -456,7 +457,7 @@ func (c *collector) fetch(ctx context.Context, path []string, cont string) fetch
 	var f fetched
 	body, err := req.Stream(rctx)
 	if err == nil {
-		f.data, err = readBody(body, bodyBuffers.Get().([]byte))
+		f.data, err = readBody(body, *bodyBuffers.Get().(*[]byte))
 		if cerr := body.Close(); err == nil {
 			err = cerr
 		}
