@@ -120,8 +120,8 @@ func (s *Snapshot) Encode(w io.Writer) error {
 // is reused), if that can be written: see CollectOptions.ForWriting.
 func (o *Object) encode(e *jsonWriter) {
 	e.buf, e.err = e.buf[:0], nil
-	if !encodableValue(o.Object) || e.snapshotObject(o, 2) != nil || e.err != nil {
-		return
+	if e.snapshotObject(o, 2) != nil || e.err != nil {
+		return // a value encoding/json must encode, or refuse
 	}
 	o.Encoded = bytes.Clone(e.buf)
 	o.Object, o.Provenance = nil, Provenance{}
