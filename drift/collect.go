@@ -125,6 +125,7 @@ func Collect(ctx context.Context, cfg *rest.Config, opts CollectOptions) (*Snaps
 	opts.Log.Info("discovered resource types", "server", cfg.Host, "types", len(types), "unobserved", len(unobserved))
 
 	c := &collector{rc: rc, opts: opts, snap: s, total: len(types), decoding: make(chan struct{}, max(2, goruntime.GOMAXPROCS(0)))}
+	c.buffers = make(chan []byte, 2*opts.Concurrency+cap(c.decoding))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Concurrency)
 	for _, rt := range types {
@@ -242,6 +243,10 @@ type collector struct {
 	// decoding holds a token for every page being decoded apart from the
 	// goroutine that read it: one per processor.
 	decoding chan struct{}
+	// buffers hold LIST bodies between pages: io.ReadAll, as the REST
+	// client's Do reads them, grew and cleared a new buffer for every
+	// page, a tenth of a snapshot's CPU (BENCHMARKS.md).
+	buffers chan []byte
 }
 
 // list reads every page of one type (in one namespace, or all) into the
@@ -410,10 +415,11 @@ func (p *typePages) decode(f fetched, next string, want bool) string {
 
 // fetched is a LIST response, read whole and not decoded yet.
 type fetched struct {
-	// data is the body, in a buffer from bodyBuffers: release gives it
-	// back once the page is decoded (nothing decoded refers to it).
-	data []byte
-	err  error
+	// data is the body, in a buffer from buffers: release gives it back
+	// once the page is decoded (nothing decoded refers to it).
+	data    []byte
+	buffers chan []byte
+	err     error
 	// timedOut is set when the request's own timeout expired.
 	timedOut bool
 }
@@ -423,8 +429,10 @@ func (f *fetched) body() []byte { return f.data }
 // release gives the body's buffer back for another page.
 func (f *fetched) release() {
 	if f.data != nil {
-		b := f.data[:0]
-		bodyBuffers.Put(&b)
+		select {
+		case f.buffers <- f.data[:0]:
+		default:
+		}
 		f.data = nil
 	}
 }
@@ -439,11 +447,6 @@ var dynamicJSON = sync.OnceValue(func() runtime.Decoder {
 	return unstructured.UnstructuredJSONScheme
 })
 
-// bodyBuffers hold LIST bodies between pages: io.ReadAll, as the REST
-// client's Do reads them, grew and cleared a new buffer for every page,
-// a tenth of a snapshot's CPU (BENCHMARKS.md).
-var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
-
 // fetch sends one LIST request, as the dynamic client's List does (the
 // same request, throttling, retries and errors), and reads the body.
 // The REST client asks only for JSON.
@@ -454,10 +457,15 @@ func (c *collector) fetch(ctx context.Context, path []string, cont string) fetch
 	if cont != "" {
 		req = req.Param("continue", cont)
 	}
-	var f fetched
+	f := fetched{buffers: c.buffers}
 	body, err := req.Stream(rctx)
 	if err == nil {
-		f.data, err = readBody(body, *bodyBuffers.Get().(*[]byte))
+		var buf []byte
+		select {
+		case buf = <-c.buffers:
+		default:
+		}
+		f.data, err = readBody(body, buf)
 		if cerr := body.Close(); err == nil {
 			err = cerr
 		}
@@ -467,15 +475,16 @@ func (c *collector) fetch(ctx context.Context, path []string, cont string) fetch
 	return f
 }
 
-// readBody appends r to buf until EOF, growing it as needed.
+// readBody appends r to buf until EOF, growing it as needed (by half
+// again: pages of one size class settle in a buffer or two).
 func readBody(r io.Reader, buf []byte) ([]byte, error) {
 	buf = buf[:0]
 	if cap(buf) == 0 {
-		buf = make([]byte, 0, 512<<10)
+		buf = make([]byte, 0, 256<<10)
 	}
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			buf = slices.Grow(buf, cap(buf)/2)
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
