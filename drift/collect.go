@@ -269,8 +269,9 @@ func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error 
 	pages := &typePages{c: c, rt: rt}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	f := c.fetch(ctx, path, "")
+	f := c.fetch(ctx, path, "", 0)
 	for f.err == nil && pages.failure() == nil {
+		size := len(f.data) // the next page's is likely close
 		next := peekContinue(f.body())
 		if next == "" {
 			// The last page, or one whose token is not where
@@ -295,7 +296,7 @@ func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error 
 				<-c.decoding
 			}(f)
 		}
-		f = c.fetch(ctx, path, next)
+		f = c.fetch(ctx, path, next, size)
 	}
 	wg.Wait()
 	err, timedOut := pages.failure(), pages.timedOut
@@ -450,7 +451,8 @@ var dynamicJSON = sync.OnceValue(func() runtime.Decoder {
 // fetch sends one LIST request, as the dynamic client's List does (the
 // same request, throttling, retries and errors), and reads the body.
 // The REST client asks only for JSON.
-func (c *collector) fetch(ctx context.Context, path []string, cont string) fetched {
+// sizeHint is the size the body is likely to have: the page before's.
+func (c *collector) fetch(ctx context.Context, path []string, cont string, sizeHint int) fetched {
 	rctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	req := c.rc.Get().AbsPath(path...).Param("limit", strconv.FormatInt(c.opts.ChunkSize, 10))
@@ -464,6 +466,9 @@ func (c *collector) fetch(ctx context.Context, path []string, cont string) fetch
 		select {
 		case buf = <-c.buffers:
 		default:
+		}
+		if want := sizeHint + sizeHint/8; cap(buf) < want {
+			buf = make([]byte, 0, want)
 		}
 		f.data, err = readBody(body, buf)
 		if cerr := body.Close(); err == nil {
@@ -766,16 +771,24 @@ func (d *listDecoder) metadataMember(k string) (any, bool, error) {
 	return v, true, err
 }
 
-// managedFieldsEntry decodes an entry of managedFields; its fieldsV1 is
-// decoded whole only for a manager that looks manual (the manager comes
-// after fieldsV1 in the API server's output: it is decoded when known).
+// managedFieldsEntry decodes an entry of managedFields. Its fieldsV1 is
+// read once, into its top-level keys (what provenance keeps of a
+// manager), and decoded whole again only for a manager that looks manual:
+// the manager comes after fieldsV1 in the API server's output, so which it
+// is is known only then.
 func (d *listDecoder) managedFieldsEntry() (any, error) {
 	fieldsAt, fieldsEnd := -1, -1
-	v, err := d.objectWith(func(k string) (any, bool, error) {
+	var fields any
+	entry, err := d.objectWith(func(k string) (any, bool, error) {
 		if k == "fieldsV1" {
 			d.ws()
 			fieldsAt = d.pos
-			err := d.skipValue()
+			var err error
+			if d.next() == '{' {
+				fields, err = d.objectWith(func(string) (any, bool, error) { return nil, true, d.skipValue() })
+			} else {
+				err = d.skipValue()
+			}
 			fieldsEnd = d.pos
 			return nil, true, err
 		}
@@ -783,22 +796,18 @@ func (d *listDecoder) managedFieldsEntry() (any, error) {
 		return v, true, err
 	})
 	if err != nil || fieldsAt < 0 {
-		return v, err
+		return entry, err
 	}
-	entry := v
 	manager, _ := entry["manager"].(string)
-	end := d.pos
-	d.pos = fieldsAt
-	var fields any
-	if d.data[fieldsAt] == '{' && !LooksManual(manager) {
-		fields, err = d.objectWith(func(string) (any, bool, error) { return nil, true, d.skipValue() })
-	} else {
+	if fields == nil || LooksManual(manager) {
+		end := d.pos
+		d.pos = fieldsAt
 		fields, err = d.value()
+		if err == nil && d.pos != fieldsEnd {
+			err = errSlowPath
+		}
+		d.pos = end
 	}
-	if err == nil && d.pos != fieldsEnd {
-		err = errSlowPath
-	}
-	d.pos = end
 	entry["fieldsV1"] = fields
 	return entry, err
 }
