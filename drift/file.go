@@ -543,20 +543,7 @@ func readAll(r io.Reader, sizeHint int) ([]byte, error) {
 	if sizeHint <= 0 || sizeHint > 1<<31 {
 		return io.ReadAll(r)
 	}
-	b := make([]byte, 0, sizeHint+1) // +1: EOF is seen without growing
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
+	return readBody(r, make([]byte, 0, sizeHint+1)) // +1: EOF is seen without growing
 }
 
 type errReader struct{ err error }
