@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -359,7 +360,10 @@ func (p *typePages) failure() error {
 
 // decode decodes, normalizes and (for writing) encodes the page f and
 // returns its continue token; when want is set, the token must be the one
-// peekContinue read. A failure is kept for list, which stops.
+// peekContinue read. A failure is kept for list, which stops. A token
+// that differs (a body with two metadata members: no API server writes
+// one) leaves the type unobserved: the pages read after it with the other
+// token cannot be trusted.
 func (p *typePages) decode(f fetched, next string, want bool) string {
 	dec := &listDecoder{}
 	items, cont, err := dec.page(f)
@@ -460,7 +464,7 @@ func (c *collector) fetch(ctx context.Context, path []string, cont string, sizeH
 		req = req.Param("continue", cont)
 	}
 	f := fetched{buffers: c.buffers}
-	body, err := req.Stream(rctx)
+	body, err := streamRetrying(rctx, req)
 	if err == nil {
 		var buf []byte
 		select {
@@ -478,6 +482,30 @@ func (c *collector) fetch(ctx context.Context, path []string, cont string, sizeH
 	f.err = err
 	f.timedOut = rctx.Err() != nil && ctx.Err() == nil
 	return f
+}
+
+// listRetries is how many times a LIST is sent when the connection fails
+// before an answer, as the REST client's Do retries a GET.
+const listRetries = 10
+
+// streamRetrying is req.Stream, sent again a second later when the
+// connection was reset or lost before an answer, as Do would (Stream
+// itself retries only on a Retry-After): a load balancer dropping an idle
+// connection, or an API server restarting, is not a cluster that cannot be
+// read. The same context bounds every attempt.
+func streamRetrying(ctx context.Context, req *rest.Request) (io.ReadCloser, error) {
+	for attempt := 1; ; attempt++ {
+		body, err := req.Stream(ctx)
+		if err == nil || attempt == listRetries ||
+			!(utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) || utilnet.IsHTTP2ConnectionLost(err)) {
+			return body, err
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
 }
 
 // readBody appends r to buf until EOF, growing it as needed (by half
@@ -553,7 +581,7 @@ func peekContinue(body []byte) string {
 }
 
 // listDecoder decodes LIST responses as unstructured.UnstructuredList does,
-// in one pass, sharing short strings across the pages of a type.
+// in one pass, sharing short strings across the items of a page.
 //
 // Its items go to Normalize and nowhere else, so it leaves out what
 // Normalize drops without reading (see normalizeShortcuts), which is about

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -169,4 +171,45 @@ spec:
 			t.Fatalf("objects collected for writing differ (-values +for writing):\n%s", d)
 		}
 	}
+}
+
+// TestFetchRetriesAConnectionReset: a LIST whose connection is reset before
+// an answer is sent again, as the REST client's Do retries a GET, rather
+// than ending the snapshot.
+func TestFetchRetriesAConnectionReset(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int32
+	const resets = 2
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) <= resets {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conn.(*net.TCPConn).SetLinger(0) // a reset, not a close
+			conn.Close()
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"kind":"ConfigMapList","apiVersion":"v1","metadata":{},"items":[]}`)
+	}))
+	defer srv.Close()
+	cfg := &rest.Config{Host: srv.URL}
+	rc, err := listClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{rc: rc, opts: CollectOptions{RequestTimeout: 30 * time.Second}, buffers: make(chan []byte, 1)}
+	f := c.fetch(context.Background(), []string{"api", "v1", "configmaps"}, "", 0)
+	if f.err != nil {
+		t.Fatalf("after %d requests: %v", requests.Load(), f.err)
+	}
+	if got := requests.Load(); got != resets+1 {
+		t.Errorf("%d requests, want %d", got, resets+1)
+	}
+	if !strings.Contains(string(f.body()), "ConfigMapList") {
+		t.Errorf("body %q", f.body())
+	}
+	f.release()
 }

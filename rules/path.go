@@ -2,7 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"path"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -158,6 +160,10 @@ func withIdentity(item, projected any) any {
 	out, _ := projected.(map[string]any)
 	if out == nil {
 		out = map[string]any{}
+	} else if reflect.ValueOf(out).Pointer() == reflect.ValueOf(src).Pointer() {
+		// The whole item was selected: the item itself, which belongs to a
+		// loaded snapshot (read-only, its maps shared) is not written to.
+		out = maps.Clone(out)
 	}
 	for _, k := range identityKeys {
 		if v, ok := src[k]; ok {

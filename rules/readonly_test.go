@@ -55,3 +55,20 @@ func TestEvaluateLeavesLoadedSnapshotsUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// TestProjectWholeItemDoesNotWriteIt: a path that selects list items whole
+// (containers[*]) projects each item as itself; adding its identity keys
+// must not write into it, for it may be a loaded snapshot's shared map.
+func TestProjectWholeItemDoesNotWriteIt(t *testing.T) {
+	t.Parallel()
+	item := map[string]any{"name": "app", "image": "nginx:1.27"}
+	got := withIdentity(item, item)
+	m, ok := got.(map[string]any)
+	if !ok || len(m) != 2 || m["name"] != "app" {
+		t.Fatalf("withIdentity = %v", got)
+	}
+	m["image"] = "changed"
+	if item["image"] != "nginx:1.27" {
+		t.Fatal("withIdentity returned the item itself: writing to the result wrote to the snapshot's object")
+	}
+}
