@@ -511,6 +511,17 @@ func decodeSnapshot(r io.Reader, sizeHint int) (*Snapshot, error) {
 // decoded by decodeSnapshotReflect, the reference, so errors and edge
 // cases are exactly its.
 func decodeSnapshotData(raw []byte, rerr error) (*Snapshot, error) {
+	s, err := decodeSnapshotUnchecked(raw, rerr)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkObjects(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func decodeSnapshotUnchecked(raw []byte, rerr error) (*Snapshot, error) {
 	if rerr != nil {
 		// Let the reference meet the same read error at the same place.
 		return decodeSnapshotReflect(io.MultiReader(bytes.NewReader(raw), errReader{rerr}))
@@ -536,6 +547,27 @@ func decodeSnapshotData(raw []byte, rerr error) (*Snapshot, error) {
 		return s, nil
 	}
 	return decodeSnapshotReflect(bytes.NewReader(raw))
+}
+
+// checkObjects puts the objects in order, as driftgate writes them and as
+// Find needs them, and refuses an object twice: a file that holds one
+// twice was not written by driftgate, and which copy a comparison met
+// would decide what it found.
+func (s *Snapshot) checkObjects() error {
+	sorted := true
+	for i := 1; i < len(s.Objects) && sorted; i++ {
+		sorted = s.Objects[i-1].ID().Compare(s.Objects[i].ID()) < 0
+	}
+	if sorted {
+		return nil
+	}
+	slices.SortStableFunc(s.Objects, func(a, b Object) int { return a.ID().Compare(b.ID()) })
+	for i := 1; i < len(s.Objects); i++ {
+		if s.Objects[i-1].ID() == s.Objects[i].ID() {
+			return fmt.Errorf("%w: %s appears twice; take the snapshot again", ErrCorruptSnapshot, s.Objects[i].ID())
+		}
+	}
+	return nil
 }
 
 // readAll is io.ReadAll with a first guess at the size.

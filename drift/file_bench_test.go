@@ -295,6 +295,12 @@ func checkFastDecode(t *testing.T, data []byte) {
 			t.Fatalf("fast path decodes differently (-reference +fast):\n%s", cmp.Diff(want, fast))
 		}
 	}
+	if wantErr == nil {
+		// DecodeSnapshot then orders the objects, and refuses one twice.
+		if wantErr = want.checkObjects(); wantErr != nil {
+			want = nil
+		}
+	}
 	got, err := DecodeSnapshot(bytes.NewReader(data))
 	if fmt.Sprint(err) != fmt.Sprint(wantErr) {
 		t.Fatalf("DecodeSnapshot error %v, reference %v", err, wantErr)

@@ -3,6 +3,7 @@ package drift
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -132,5 +133,48 @@ func TestSaveLeavesNothingHalfWritten(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+// TestLoadSnapshotRefusesAnObjectTwice: a file with a valid digest (anyone
+// can compute one) that holds an object twice is refused, naming it; one
+// whose objects are out of order is put in order.
+func TestLoadSnapshotRefusesAnObjectTwice(t *testing.T) {
+	t.Parallel()
+	cm := func(name, v string) Object {
+		return Object{Version: "v1", Kind: "ConfigMap", Namespace: "app", Name: name,
+			Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"k": v}}}
+	}
+	write := func(objs ...Object) []byte {
+		s := newSnapshot(SourceCluster, Scope{}, NewNormalizer(nil), time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+		s.Objects = objs
+		d, err := s.ComputeDigest() // of the objects as given: no sort
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Digest = d
+		b, err := json.MarshalIndent(s, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	_, err := DecodeSnapshot(bytes.NewReader(write(cm("a", "1"), cm("b", "2"), cm("b", "3"))))
+	if !errors.Is(err, ErrCorruptSnapshot) || !strings.Contains(err.Error(), "app/ConfigMap/b appears twice") {
+		t.Fatalf("an object twice: error %v", err)
+	}
+	s, err := DecodeSnapshot(bytes.NewReader(write(cm("c", "1"), cm("a", "2"), cm("b", "3"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range s.Objects {
+		names = append(names, o.Name)
+	}
+	if strings.Join(names, ",") != "a,b,c" {
+		t.Fatalf("objects in order %v, want a,b,c", names)
+	}
+	if s.Find(ObjectID{Kind: "ConfigMap", Namespace: "app", Name: "a"}) == nil {
+		t.Fatal("Find does not see an object the file held out of order")
 	}
 }
