@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -58,4 +60,40 @@ scope:
   namespaces: [`+ns+`]
 `+extra)
 	return cfg
+}
+
+// TestKubectlPluginName: installed as kubectl-driftgate, help and usage
+// name the command the user typed, `kubectl driftgate`.
+func TestKubectlPluginName(t *testing.T) {
+	t.Parallel()
+	for argv0, want := range map[string]string{
+		"/usr/local/bin/kubectl-driftgate": "kubectl driftgate",
+		"kubectl-drift_gate":               "kubectl drift-gate",
+		"kubectl-drift-gate":               "kubectl drift gate",
+		"driftgate":                        "",
+		"kubectl-":                         "",
+	} {
+		if got := pluginName(argv0); got != want {
+			t.Errorf("pluginName(%q) = %q, want %q", argv0, got, want)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin := filepath.Join(t.TempDir(), "kubectl-driftgate")
+	if err := os.Symlink(self, plugin); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(plugin, "--help")
+	cmd.Env = append(os.Environ(), "DRIFTGATE_TEST_AS_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"kubectl driftgate [command]", `Use "kubectl driftgate [command] --help"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("help as a kubectl plugin lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
@@ -58,6 +60,9 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return g.resolve(streams)
 		},
+	}
+	if name := pluginName(os.Args[0]); name != "" {
+		cmd.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: name}
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -125,4 +130,16 @@ func fixedCompletion(values []string) func(*cobra.Command, []string, string) ([]
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return values, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// pluginName is how kubectl names this program when it runs as a kubectl
+// plugin (installed as kubectl-driftgate, run as `kubectl driftgate`), so
+// help and usage show the command the user typed; "" otherwise.
+// kubectl maps an underscore in a plugin's file name to a dash.
+func pluginName(argv0 string) string {
+	base, ok := strings.CutPrefix(filepath.Base(argv0), "kubectl-")
+	if !ok || base == "" {
+		return ""
+	}
+	return "kubectl " + strings.ReplaceAll(strings.ReplaceAll(base, "-", " "), "_", "-")
 }
