@@ -213,3 +213,32 @@ func TestFetchRetriesAConnectionReset(t *testing.T) {
 	}
 	f.release()
 }
+
+// TestFetchRetriesAConnectionResetLive does the same against a real API
+// server, through a proxy that resets the first connections: TLS, HTTP/2
+// and client-go's transport as a snapshot meets them.
+func TestFetchRetriesAConnectionResetLive(t *testing.T) {
+	bed := testbed.Need(t)
+	proxy, err := testbed.NewProxy(bed.Dev.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	rc, err := listClient(proxy.Config(bed.Dev.Config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.ResetNext.Store(2)
+	c := &collector{rc: rc, opts: CollectOptions{ChunkSize: 500, RequestTimeout: 30 * time.Second}, buffers: make(chan []byte, 1)}
+	f := c.fetch(context.Background(), []string{"api", "v1", "namespaces"}, "", 0)
+	if f.err != nil {
+		t.Fatalf("a LIST through two reset connections: %v", f.err)
+	}
+	if left := proxy.ResetNext.Load(); left != 0 {
+		t.Errorf("%d resets left: the proxy was not in the way", left)
+	}
+	if !strings.Contains(string(f.body()), `"kind":"NamespaceList"`) {
+		t.Errorf("body %.200q", f.body())
+	}
+	f.release()
+}

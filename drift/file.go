@@ -140,9 +140,7 @@ func (s *Snapshot) Expand() error {
 		if err != nil || d.pos != len(d.data) {
 			// What the fast path does not take, as decodeSnapshotReflect
 			// decodes it.
-			dec := json.NewDecoder(bytes.NewReader(o.Encoded))
-			dec.UseNumber()
-			dec.DisallowUnknownFields()
+			dec := strictDecoder(bytes.NewReader(o.Encoded))
 			v = Object{}
 			if err := dec.Decode(&v); err != nil {
 				return fmt.Errorf("expanding %s: %w", o.ID(), err)
@@ -599,9 +597,7 @@ func decodeSnapshotReflect(r io.Reader) (*Snapshot, error) {
 		defer zr.Close()
 		in = zr
 	}
-	dec := json.NewDecoder(in)
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
+	dec := strictDecoder(in)
 	var s Snapshot
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %v (was the file truncated?)", ErrCorruptSnapshot, err)
@@ -625,6 +621,15 @@ func decodeSnapshotReflect(r io.Reader) (*Snapshot, error) {
 		canonicalNumbers(s.Objects[i].Object)
 	}
 	return &s, nil
+}
+
+// strictDecoder is how a snapshot's JSON is read by encoding/json: numbers
+// kept exact, and no field the types do not know.
+func strictDecoder(r io.Reader) *json.Decoder {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	return dec
 }
 
 // errNotCanonical is returned by jsonWriter for a value it does not encode

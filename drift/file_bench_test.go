@@ -178,20 +178,28 @@ func referenceJSON(t testing.TB, s *Snapshot, indent, forDigest bool) ([]byte, e
 	return buf.Bytes(), err
 }
 
+// encodingCase is the i-th snapshot the encoder is held to encoding/json
+// with: a few random objects, now and then enough to be encoded in
+// parallel chunks, and first none (nil) and none (empty).
+func encodingCase(r *rand.Rand, i int) *Snapshot {
+	s := randomSnapshot(r, r.IntN(6))
+	if i%50 == 3 {
+		s = randomSnapshot(r, 1000+r.IntN(1000)) // chunks encoded in parallel
+	}
+	switch i {
+	case 0:
+		s.Objects = nil
+	case 1:
+		s.Objects = []Object{}
+	}
+	return s
+}
+
 func TestDigestMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 400 {
-		s := randomSnapshot(r, r.IntN(6))
-		if i%50 == 3 {
-			s = randomSnapshot(r, 1000+r.IntN(1000)) // chunks encoded in parallel
-		}
-		switch i {
-		case 0:
-			s.Objects = nil
-		case 1:
-			s.Objects = []Object{}
-		}
+		s := encodingCase(r, i)
 		want, wantErr := referenceJSON(t, s, false, true)
 		var got bytes.Buffer
 		err := s.writeDigestJSON(&got)
@@ -219,16 +227,8 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(17, 18))
 	for i := range 400 {
-		s := randomSnapshot(r, r.IntN(6))
-		if i%50 == 3 {
-			s = randomSnapshot(r, 1000+r.IntN(1000)) // chunks encoded in parallel
-		}
-		switch i {
-		case 0:
-			s.Objects = nil
-		case 1:
-			s.Objects = []Object{}
-		case 2:
+		s := encodingCase(r, i)
+		if i == 2 {
 			s.Objects = append(s.Objects, Object{Version: "v1", Kind: "X", Name: "nan", Object: map[string]any{"v": math.NaN()}})
 		}
 		ref := *s

@@ -155,21 +155,3 @@ func (m Mapping) substitute(v any) (any, bool) {
 	}
 	return v, false
 }
-
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, c := range t {
-			out[k] = deepCopy(c)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, c := range t {
-			out[i] = deepCopy(c)
-		}
-		return out
-	}
-	return v
-}

@@ -62,3 +62,23 @@ func TestPairObjects(t *testing.T) {
 		t.Errorf("pairing changed the dev snapshot (-before +after):\n%s", diff)
 	}
 }
+
+// deepCopy copies a decoded object, turning nil maps and lists into empty
+// ones, as Mapping.apply once did before it changed anything.
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, c := range t {
+			out[k] = deepCopy(c)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, c := range t {
+			out[i] = deepCopy(c)
+		}
+		return out
+	}
+	return v
+}
