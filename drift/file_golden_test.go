@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/driftgate/driftgate/internal/jsonx"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -128,7 +130,7 @@ func TestSnapshotFileGolden(t *testing.T) {
 			for _, forWriting := range []bool{false, true} {
 				s := goldenSnapshot(t)
 				if forWriting {
-					enc := &jsonWriter{}
+					enc := &jsonx.Writer{}
 					for i := range s.Objects {
 						s.Objects[i].encode(enc)
 						if s.Objects[i].Encoded == nil {

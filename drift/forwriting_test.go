@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/driftgate/driftgate/internal/jsonx"
 )
 
 // TestObjectsKeptAsJSONWriteTheSameFile: a snapshot whose objects were
@@ -24,7 +26,7 @@ func TestObjectsKeptAsJSONWriteTheSameFile(t *testing.T) {
 			return randomSnapshot(r, r.IntN(6))
 		}
 		want, got := gen(), gen()
-		e := &jsonWriter{}
+		e := &jsonx.Writer{}
 		for j := range got.Objects {
 			got.Objects[j].encode(e)
 			if got.Objects[j].Encoded != nil {

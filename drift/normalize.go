@@ -8,13 +8,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/driftgate/driftgate/internal/jsonx"
 )
 
 // LastAppliedAnnotation is kubectl's client-side apply record. Its body is a
@@ -72,6 +73,37 @@ var volatileAnnotations = []string{
 	"deployment.kubernetes.io/revision",
 	"control-plane.alpha.kubernetes.io/leader",
 }
+
+// unread declares the parts of an API object that Normalize drops after
+// reading no more of them than it keeps. A decoder whose objects go to
+// Normalize and nowhere else may leave the rest of them out, and
+// listDecoder does: about half of what an API server sends.
+// TestListDecoderNormalizesAsDynamicClient holds the two to it.
+//   - status: deleted unread, except where statusKept;
+//   - managedFields[*].fieldsV1: only its top-level keys are read
+//     (Manager.Fields), unless fieldsRead says the manager's whole field
+//     set is read (Manager.Paths);
+//   - the last-applied annotation: only its presence is read.
+var unread = unreadParts{
+	status:        "status",
+	managedFields: "managedFields",
+	fieldsV1:      "fieldsV1",
+	annotations:   "annotations",
+	lastApplied:   LastAppliedAnnotation,
+}
+
+// unreadParts names the members unread is about; see unread.
+type unreadParts struct {
+	status, managedFields, fieldsV1, annotations, lastApplied string
+}
+
+// statusKept reports whether Normalize keeps (part of) the status of an
+// object of group/kind: a Node's.
+func (unreadParts) statusKept(group, kind string) bool { return group == "" && kind == "Node" }
+
+// fieldsRead reports whether Normalize reads the whole field set of a
+// manager: a manual one's, whose leaf paths it keeps.
+func (unreadParts) fieldsRead(manager string) bool { return LooksManual(manager) }
 
 // deployToolKeys are the labels and annotations that tell which tool deploys an object.
 var deployToolKeys = []string{
@@ -177,13 +209,13 @@ func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err err
 	}
 
 	switch {
-	case group == "" && kind == "Node":
+	case unread.statusKept(group, kind):
 		n.normalizeNode(obj, meta)
 	case group == "" && kind == "Secret":
 		n.normalizeSecret(obj)
-		delete(obj, "status")
+		delete(obj, unread.status)
 	default:
-		delete(obj, "status")
+		delete(obj, unread.status)
 		n.redactSecretEnv(obj)
 	}
 	return o, false, nil
@@ -198,8 +230,8 @@ func splitAPIVersion(apiVersion string) (group, version string) {
 
 func (n *Normalizer) provenance(meta map[string]any) Provenance {
 	var p Provenance
-	if ann, ok := meta["annotations"].(map[string]any); ok {
-		_, p.LastApplied = ann[LastAppliedAnnotation]
+	if ann, ok := meta[unread.annotations].(map[string]any); ok {
+		_, p.LastApplied = ann[unread.lastApplied]
 	}
 	for _, src := range []string{"labels", "annotations"} {
 		m, _ := meta[src].(map[string]any)
@@ -228,7 +260,7 @@ func (n *Normalizer) provenance(meta map[string]any) Provenance {
 			}
 		}
 	}
-	if mfs, ok := meta["managedFields"].([]any); ok {
+	if mfs, ok := meta[unread.managedFields].([]any); ok {
 		for _, e := range mfs {
 			m, _ := e.(map[string]any)
 			if m == nil {
@@ -238,14 +270,14 @@ func (n *Normalizer) provenance(meta map[string]any) Provenance {
 			mg.Manager, _ = m["manager"].(string)
 			mg.Operation, _ = m["operation"].(string)
 			mg.Subresource, _ = m["subresource"].(string)
-			fields, _ := m["fieldsV1"].(map[string]any)
+			fields, _ := m[unread.fieldsV1].(map[string]any)
 			for k := range fields {
 				if name, ok := strings.CutPrefix(k, "f:"); ok {
 					mg.Fields = append(mg.Fields, name)
 				}
 			}
 			sort.Strings(mg.Fields)
-			if LooksManual(mg.Manager) {
+			if unread.fieldsRead(mg.Manager) {
 				mg.Paths = leafPaths(fields, maxManagerPaths)
 			}
 			p.Managers = append(p.Managers, mg)
@@ -456,24 +488,11 @@ func canonicalNumbers(v any) any {
 		}
 		return t
 	case json.Number:
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
-			return i
-		}
-		if f, err := strconv.ParseFloat(string(t), 64); err == nil {
-			return canonicalFloat(f)
-		}
-		return string(t)
+		return jsonx.CanonicalNumber(string(t))
 	case float64:
-		return canonicalFloat(t)
+		return jsonx.CanonicalFloat(t)
 	case int:
 		return int64(t)
 	}
 	return v
-}
-
-func canonicalFloat(f float64) any {
-	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-		return int64(f)
-	}
-	return f
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/driftgate/driftgate/internal/version"
 )
 
 // clusterScopedKinds are the built-in kinds (and common CRD kinds) that have
@@ -185,23 +183,6 @@ func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 	return s, nil
 }
 
-func newSnapshot(source string, scope Scope, n *Normalizer, now time.Time) *Snapshot {
-	if now.IsZero() {
-		now = time.Now()
-	}
-	return &Snapshot{
-		APIVersion: SnapshotAPIVersion,
-		Kind:       SnapshotKind,
-		Metadata: SnapshotMeta{
-			Source:       source,
-			CapturedAt:   now.UTC().Truncate(time.Second),
-			ToolVersion:  version.String(),
-			Scope:        scope,
-			SecretDigest: n.SecretDigest(),
-		},
-	}
-}
-
 func isClusterScoped(group, kind string, crds map[string]bool) bool {
 	key := kind
 	if group != "" {
@@ -211,33 +192,4 @@ func isClusterScoped(group, kind string, crds map[string]bool) bool {
 		return v
 	}
 	return clusterScopedKinds[key]
-}
-
-// includes reports whether an object is in scope: not excluded by kind, and,
-// when namespaces are listed, in one of them (or the Namespace object of one).
-func (sc Scope) includes(group, kind string, namespaced bool, meta map[string]any) bool {
-	if sc.excludes(group, kind) {
-		return false
-	}
-	if len(sc.Namespaces) == 0 {
-		return true
-	}
-	if namespaced {
-		ns, _ := meta["namespace"].(string)
-		return slices.Contains(sc.Namespaces, ns)
-	}
-	if group == "" && kind == "Namespace" {
-		name, _ := meta["name"].(string)
-		return slices.Contains(sc.Namespaces, name)
-	}
-	return true
-}
-
-func (sc Scope) excludes(group, kind string) bool {
-	for _, e := range sc.Exclude {
-		if e.Matches(group, kind) {
-			return true
-		}
-	}
-	return false
 }

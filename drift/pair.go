@@ -155,3 +155,7 @@ func (m Mapping) substitute(v any) (any, bool) {
 	}
 	return v, false
 }
+
+func sortPairs(p []Pair) {
+	slices.SortFunc(p, func(a, b Pair) int { return a.ID.Compare(b.ID) })
+}

@@ -3,8 +3,9 @@ package drift
 import (
 	"cmp"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/driftgate/driftgate/internal/version"
 )
 
 // Snapshot format identifiers.
@@ -53,35 +54,6 @@ type SnapshotMeta struct {
 	// Folded counts objects owned by a controller (Pods of a ReplicaSet,
 	// ReplicaSets of a Deployment, ...) that are represented by their owner.
 	Folded int `json:"folded"`
-}
-
-// Scope is what a snapshot covers.
-type Scope struct {
-	Namespaces []string  `json:"namespaces,omitempty"` // empty: all
-	Exclude    []KindRef `json:"exclude,omitempty"`
-}
-
-// KindRef names a kind, optionally within an API group. An empty Group
-// matches the kind in every group.
-type KindRef struct {
-	Group string `json:"group,omitempty" yaml:"group"`
-	Kind  string `json:"kind" yaml:"kind"`
-}
-
-// Matches reports whether the reference names group/kind.
-func (k KindRef) Matches(group, kind string) bool {
-	return strings.EqualFold(k.Kind, kind) && (k.Group == "" || k.Group == group)
-}
-
-// DefaultExcludes are pure noise for parity: they change on their own all the time.
-var DefaultExcludes = []KindRef{
-	{Kind: "Event"},
-	{Group: "coordination.k8s.io", Kind: "Lease"},
-	{Group: "discovery.k8s.io", Kind: "EndpointSlice"},
-	{Kind: "Endpoints"},
-	{Kind: "ComponentStatus"},
-	// The API server's record of each allocated ClusterIP: per cluster by design.
-	{Group: "networking.k8s.io", Kind: "IPAddress"},
 }
 
 // ResourceType is one listable API resource.
@@ -212,6 +184,21 @@ func (s *Snapshot) Find(id ObjectID) *Object {
 	return &s.Objects[i]
 }
 
-func sortPairs(p []Pair) {
-	slices.SortFunc(p, func(a, b Pair) int { return a.ID.Compare(b.ID) })
+// newSnapshot is an empty snapshot of source, taken now, that n will
+// normalize the objects of.
+func newSnapshot(source string, scope Scope, n *Normalizer, now time.Time) *Snapshot {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return &Snapshot{
+		APIVersion: SnapshotAPIVersion,
+		Kind:       SnapshotKind,
+		Metadata: SnapshotMeta{
+			Source:       source,
+			CapturedAt:   now.UTC().Truncate(time.Second),
+			ToolVersion:  version.String(),
+			Scope:        scope,
+			SecretDigest: n.SecretDigest(),
+		},
+	}
 }
