@@ -90,7 +90,7 @@ clean:
 
 ## fuzz: run each fuzz target for FUZZTIME (default 30s); a crasher is written to the package's testdata/fuzz/
 FUZZTIME ?= 30s
-FUZZ_TARGETS := FuzzDecodeSnapshot:./drift FuzzReadManifests:./drift FuzzParseRuleSet:./rules \
+FUZZ_TARGETS := FuzzDecodeSnapshot:./drift FuzzReadManifests:./drift FuzzDecode:./internal/jsonx FuzzParseRuleSet:./rules \
 	FuzzCompileCEL:./rules FuzzParseConfig:./drift/config FuzzParse:./drift/dns
 .PHONY: fuzz
 fuzz:

@@ -1,4 +1,14 @@
-// Package drift is driftgate's domain: it captures a cluster or a folder of
-// manifests into a normalized, secret-free Snapshot, loads and verifies
-// snapshot files, and (in later parts) compares two snapshots.
+// Package drift is driftgate's domain: it captures a cluster (Collect) or
+// a folder of manifests (SnapshotFromManifests) into a normalized,
+// secret-free Snapshot, saves, loads and verifies snapshot files, pairs the
+// objects of two snapshots and compares them field by field. Sub-packages
+// hold the semantic checks (netpol, dns, leftover), configuration,
+// incidents, output and the report.
+//
+// Its files, by job: snapshot.go and scope.go (the types), normalize.go,
+// collect.go, discovery.go, list.go and listdecode.go (live capture),
+// manifests.go and offline.go (capture from files), snapshotfile.go,
+// snapshotdigest.go, snapshotencode.go and snapshotdecode.go (the file
+// format, on the JSON engine internal/jsonx), pair.go and fielddiff.go
+// (comparison).
 package drift
