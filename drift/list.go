@@ -46,7 +46,7 @@ type collector struct {
 // chain them, and each is decoded, normalized (and encoded) by a
 // goroutine of its own while the next is read: one request in flight per
 // type, and a large type's pages decoded on every processor rather than on
-// one (c.decoding bounds them), which was the snapshot's critical path.
+// one (c.decoding bounds them): one goroutine decoding them all is the snapshot's critical path.
 func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error {
 	path := []string{"api"}
 	if rt.Group != "" {

@@ -1,6 +1,6 @@
 package drift
 
-// The snapshot file's fast paths (jsonWriter, fastDecoder) must give
+// The snapshot file's fast paths (snapshotencode.go, snapshotdecode.go) must give
 // exactly what encoding/json gives, or the digests of old snapshots would
 // change: these tests hold them to it, and the benchmarks below and in
 // drift_bench_test.go measure them.
@@ -261,7 +261,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 }
 
 // TestSnapshotFieldsKnown fails when a field is added to the snapshot's
-// types: jsonWriter and fastDecoder spell the fields out and must learn it.
+// types: snapshotencode.go and snapshotdecode.go spell the fields out and must learn it.
 func TestSnapshotFieldsKnown(t *testing.T) {
 	t.Parallel()
 	want := map[reflect.Type]string{
@@ -277,7 +277,7 @@ func TestSnapshotFieldsKnown(t *testing.T) {
 			tags = append(tags, f.Tag.Get("json"))
 		}
 		if got := strings.Join(tags, " "); got != fields {
-			t.Errorf("%s has fields %q, the fast encoder and decoder in file.go know %q: teach them the change", typ, got, fields)
+			t.Errorf("%s has fields %q, the fast encoder and decoder (snapshotencode.go, snapshotdecode.go) know %q: teach them the change", typ, got, fields)
 		}
 	}
 }
