@@ -83,9 +83,9 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 		newDiffCmd(streams, g),
 		newRulesCmd(streams),
 		newGateCmd(streams, g),
-		newIncidentsCmd(streams),
+		newIncidentsCmd(streams, g),
 		newReportCmd(streams, g),
-		newRBACCmd(streams),
+		newRBACCmd(streams, g),
 	)
 	return cmd
 }
