@@ -12,6 +12,7 @@ import (
 
 type diffOptions struct {
 	compareOptions
+	devArg, prodArg string
 }
 
 func newDiffCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
@@ -31,13 +32,8 @@ unreachable cluster, a resource type in scope that could not be listed).`,
   driftgate diff ./rendered/dev ./rendered/prod --rules builtin --rules team.yaml`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return usageError(cmd, err)
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), args[0], args[1])
+			o.devArg, o.prodArg = args[0], args[1]
+			return runOptions(o)(cmd, args)
 		},
 	}
 	o.AddFlags(cmd.Flags())
@@ -46,8 +42,8 @@ unreachable cluster, a resource type in scope that could not be listed).`,
 }
 
 // Run compares DEV with PROD and renders the result.
-func (o *diffOptions) Run(ctx context.Context, devArg, prodArg string) error {
-	res, err := o.compareAndRender(ctx, compare.Environment{Name: "dev", Source: devArg}, compare.Environment{Name: "prod", Source: prodArg})
+func (o *diffOptions) Run(ctx context.Context) error {
+	res, err := o.compareAndRender(ctx, compare.Environment{Name: "dev", Source: o.devArg}, compare.Environment{Name: "prod", Source: o.prodArg})
 	if err != nil {
 		return err
 	}

@@ -48,15 +48,7 @@ check that could not run can never be overridden.`,
   driftgate gate --dev context:dev --prod prod.json.gz --max-age 2h
   driftgate gate --override "cache TTL change is rolled out to dev tomorrow" --ticket INC-1234`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return usageError(cmd, err)
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	f := cmd.Flags()
 	o.AddFlags(f)

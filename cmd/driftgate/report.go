@@ -35,15 +35,7 @@ not be checked; the report is written in every case.`,
 		Example: `  driftgate report --out ./report
   driftgate report --config /etc/driftgate/driftgate.yaml --out /reports`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return usageError(cmd, err)
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: runOptions(o),
 	}
 	o.AddConfigFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.out, "out", "", "directory to write report.html, report.md and report.json into")

@@ -17,23 +17,9 @@ import (
 	"github.com/driftgate/driftgate/rules"
 )
 
-const deploymentYAML = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  template:
-    spec:
-      containers: [{name: app, image: "web:IMAGE"}]
-`
-
-// manifests writes a Deployment running image tag into a new folder.
-func manifests(t *testing.T, tag string) compare.Environment {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(strings.ReplaceAll(deploymentYAML, "IMAGE", tag)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return compare.Environment{Name: "env-" + tag, Source: dir}
+// scenario is a folder of the fixtures' scenario manifests as an environment.
+func scenario(rel string) compare.Environment {
+	return compare.Environment{Name: rel, Source: filepath.Join("..", "..", "fixtures", "scenarios", rel)}
 }
 
 func runConfig(t *testing.T, pairs ...PairConfig) (RunConfig, *bytes.Buffer) {
@@ -57,11 +43,11 @@ func runConfig(t *testing.T, pairs ...PairConfig) (RunConfig, *bytes.Buffer) {
 
 func TestRunWritesFilesAndHistory(t *testing.T) {
 	t.Parallel()
-	one, two := manifests(t, "1"), manifests(t, "2")
+	base, leftover := scenario("base/both"), scenario("leftover/dev")
 	cfg, notes := runConfig(t,
-		PairConfig{Name: "same", Dev: one, Prod: one},
-		PairConfig{Name: "changed", Dev: two, Prod: one},
-		PairConfig{Name: "missing", Dev: one, Prod: compare.Environment{Name: "prod", Source: filepath.Join(t.TempDir(), "nothing")}})
+		PairConfig{Name: "same", Dev: base, Prod: base},
+		PairConfig{Name: "changed", Dev: leftover, Prod: base},
+		PairConfig{Name: "missing", Dev: base, Prod: compare.Environment{Name: "prod", Source: filepath.Join(t.TempDir(), "nothing")}})
 	out, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +91,7 @@ func TestRunDeliversMarkdown(t *testing.T) {
 		got = append(got, body.Text)
 	}))
 	defer srv.Close()
-	one := manifests(t, "1")
+	base := scenario("base/both")
 	tests := []struct {
 		name            string
 		hooks           []incident.Hook
@@ -117,7 +103,7 @@ func TestRunDeliversMarkdown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, notes := runConfig(t, PairConfig{Name: "same", Dev: one, Prod: one})
+			cfg, notes := runConfig(t, PairConfig{Name: "same", Dev: base, Prod: base})
 			cfg.Hooks = &incident.Deliverer{Hooks: tt.hooks}
 			out, err := Run(context.Background(), cfg)
 			if err != nil {
