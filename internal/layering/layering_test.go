@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -82,12 +81,12 @@ func statSources(t *testing.T) {
 	}
 }
 
-// list runs go list over the module with the go that runs this test.
+// list runs go list over the module with the go that runs this test: go
+// test puts its own GOROOT/bin first on the test's PATH.
 func list(t *testing.T) []pkg {
 	t.Helper()
 	statSources(t)
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(gobin, "list", "-f", `{{.ImportPath}}{{"\t"}}{{join .Imports " "}}{{"\t"}}{{join .Deps " "}}`, module+"/...").Output()
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{"\t"}}{{join .Imports " "}}{{"\t"}}{{join .Deps " "}}`, module+"/...").Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {
