@@ -1,28 +1,8 @@
 package drift
 
-import "fmt"
+import "github.com/driftgate/driftgate/internal/inputerr"
 
 // InputError is a problem in a file the user gave: it names the file, the
-// line and column when known, and what to do about it.
-type InputError struct {
-	File   string
-	Line   int // 1-based; 0 when unknown
-	Column int // 1-based; 0 when unknown
-	Msg    string
-	Hint   string // what to do next; may be empty
-}
-
-func (e *InputError) Error() string {
-	pos := e.File
-	if e.Line > 0 {
-		pos += fmt.Sprintf(":%d", e.Line)
-		if e.Column > 0 {
-			pos += fmt.Sprintf(":%d", e.Column)
-		}
-	}
-	s := pos + ": " + e.Msg
-	if e.Hint != "" {
-		s += " (" + e.Hint + ")"
-	}
-	return s
-}
+// line and column when known, and what to do about it. It is the error
+// internal/yamlx returns too, so callers match one type.
+type InputError = inputerr.Error

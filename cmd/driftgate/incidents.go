@@ -14,14 +14,13 @@ import (
 	"github.com/driftgate/driftgate/drift/incident"
 )
 
-func newIncidentsCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &compareOptions{kubeOpts: newKubeOptions()}
+func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
+	o := newCompareOptions(streams, g)
 	cmd := &cobra.Command{
 		Use:   "incidents",
 		Short: "List, show, verify and re-deliver incident records of overrides",
 	}
-	cmd.PersistentFlags().StringVar(&o.configFile, "config", "", "config file (default: ./driftgate.yaml when present)")
-	o.kubeOpts.AddFlags(cmd.PersistentFlags())
+	o.AddConfigFlags(cmd.PersistentFlags())
 	load := func() (*incident.Store, error) {
 		cfg, err := config.Find(o.configFile)
 		if err != nil {

@@ -8,7 +8,8 @@ import (
 	"github.com/driftgate/driftgate/drift"
 )
 
-// progress writes a one-line counter to a terminal and nothing elsewhere.
+// progress writes a one-line counter to a terminal and nothing elsewhere;
+// it is the compare.Progress of live captures.
 type progress struct {
 	mu  sync.Mutex
 	w   io.Writer
@@ -18,7 +19,7 @@ type progress struct {
 
 func newProgress(w io.Writer, tty bool) *progress { return &progress{w: w, on: tty} }
 
-func (p *progress) update(pr drift.Progress) {
+func (p *progress) Update(pr drift.Progress) {
 	if !p.on {
 		return
 	}
@@ -28,10 +29,11 @@ func (p *progress) update(pr drift.Progress) {
 	fmt.Fprintf(p.w, "\r\033[Ksnapshot: %d/%d resource types, %d objects", pr.TypesDone, pr.Types, pr.Objects)
 }
 
-func (p *progress) done() {
+func (p *progress) Done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.on && p.any {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+	p.any = false
 }

@@ -11,17 +11,14 @@ import (
 )
 
 type rbacOptions struct {
-	streams genericiooptions.IOStreams
-	kube    *kubeOptions
 	compareOptions
 	name           string
 	serviceAccount string
 	environment    string
 }
 
-func newRBACCmd(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &rbacOptions{streams: streams, kube: newKubeOptions(), name: "driftgate-reader"}
-	o.kubeOpts = o.kube
+func newRBACCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
+	o := &rbacOptions{compareOptions: newCompareOptions(streams, g), name: "driftgate-reader"}
 	cmd := &cobra.Command{
 		Use:   "rbac",
 		Short: "Print the least-privilege RBAC a snapshot of the configured scope needs",
@@ -44,9 +41,8 @@ scope.exclude to withhold that permission (Secrets are then not compared).`,
 			return o.Run(cmd.Context())
 		},
 	}
-	o.kube.AddFlags(cmd.Flags())
 	f := cmd.Flags()
-	f.StringVar(&o.configFile, "config", "", "config file (default: ./driftgate.yaml when present)")
+	o.AddConfigFlags(f)
 	f.StringVar(&o.name, "name", o.name, "name of the ClusterRole(s) and bindings")
 	f.StringVar(&o.serviceAccount, "service-account", "", "bind to this service account, NAMESPACE/NAME")
 	f.StringVar(&o.environment, "environment", "", "discover types on this environment of driftgate.yaml (default: the current context)")
@@ -59,7 +55,7 @@ func (o *rbacOptions) Run(ctx context.Context) error {
 	if o.environment != "" {
 		env, ok := o.cfg.Environments[o.environment]
 		if !ok || env.Context == "" {
-			return fmt.Errorf("environment %q is not a live cluster (context:) in %s", o.environment, orDefault(o.cfg.File, "driftgate.yaml"))
+			return fmt.Errorf("environment %q is not a live cluster (context:) in %s", o.environment, o.cfg.Where())
 		}
 		context, kubeconfig = env.Context, env.Kubeconfig
 	}

@@ -83,9 +83,9 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 		newDiffCmd(streams, g),
 		newRulesCmd(streams),
 		newGateCmd(streams, g),
-		newIncidentsCmd(streams),
+		newIncidentsCmd(streams, g),
 		newReportCmd(streams, g),
-		newRBACCmd(streams),
+		newRBACCmd(streams, g),
 	)
 	return cmd
 }
@@ -119,6 +119,28 @@ func (g *globalOptions) resolve(streams genericiooptions.IOStreams) error {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// options is the shape of a command's options: Validate checks flag
+// combinations, Complete turns the flags into the domain's typed config,
+// Run makes the call into the domain.
+type options interface {
+	Validate() error
+	Complete() error
+	Run(ctx context.Context) error
+}
+
+// runOptions is the RunE of a command with options o.
+func runOptions(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := o.Validate(); err != nil {
+			return usageError(cmd, err)
+		}
+		if err := o.Complete(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
 }
 
 // usageError reports a flag or argument mistake with the command's usage line.

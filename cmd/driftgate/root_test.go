@@ -100,8 +100,8 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 	for _, tty := range []bool{true, false} {
 		var buf bytes.Buffer
 		p := newProgress(&buf, tty)
-		p.update(drift.Progress{TypesDone: 3, Types: 10, Objects: 42})
-		p.done()
+		p.Update(drift.Progress{TypesDone: 3, Types: 10, Objects: 42})
+		p.Done()
 		got := buf.String()
 		if tty && !strings.Contains(got, "3/10 resource types, 42 objects") {
 			t.Errorf("tty: progress %q", got)

@@ -105,10 +105,10 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 		progress := newProgress(o.streams.ErrOut, isTerminal(o.streams.ErrOut))
 		snap, err = drift.Collect(ctx, cfg, drift.CollectOptions{
 			Context: contextName, Scope: o.scope, ChunkSize: o.chunkSize, Concurrency: o.concurrency,
-			RequestTimeout: requestTimeout(o.kube), Normalizer: norm, Progress: progress.update, Log: o.global.log,
+			RequestTimeout: requestTimeout(o.kube), Normalizer: norm, Progress: progress.Update, Log: o.global.log,
 			ForWriting: true,
 		})
-		progress.done()
+		progress.Done()
 	}
 	if err != nil {
 		return err

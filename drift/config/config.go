@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/internal/yamlx"
 )
 
@@ -43,6 +44,15 @@ type Config struct {
 
 	// File is where the config was read from; empty for the defaults.
 	File string `yaml:"-"`
+}
+
+// Where names the config file for messages: its path, or DefaultFile for
+// the defaults.
+func (c *Config) Where() string {
+	if c.File == "" {
+		return DefaultFile
+	}
+	return c.File
 }
 
 // Environment is one side: a kube context, a snapshot file or a folder of manifests.
@@ -76,22 +86,23 @@ type Override struct {
 	TicketPattern string   `yaml:"ticketPattern"`
 }
 
-// Incidents configures incident records and their delivery.
-type Incidents struct {
-	Dir   string `yaml:"dir"`
-	Hooks []Hook `yaml:"hooks"`
+// Policy is the override policy these settings describe.
+func (o Override) Policy() (incident.Policy, error) {
+	p := incident.Policy{AllowedBy: o.AllowedBy}
+	if o.TicketPattern != "" {
+		re, err := regexp.Compile(o.TicketPattern)
+		if err != nil {
+			return incident.Policy{}, fmt.Errorf("override.ticketPattern: %w", err)
+		}
+		p.TicketPattern = re
+	}
+	return p, nil
 }
 
-// Hook is one incident delivery.
-type Hook struct {
-	Type          string   `yaml:"type"`
-	URL           string   `yaml:"url"`
-	SecretEnv     string   `yaml:"secretEnv"`
-	RoutingKeyEnv string   `yaml:"routingKeyEnv"`
-	Command       []string `yaml:"command"`
-	Environment   string   `yaml:"environment"`
-	Required      bool     `yaml:"required"`
-	Timeout       string   `yaml:"timeout"`
+// Incidents configures incident records and their delivery.
+type Incidents struct {
+	Dir   string          `yaml:"dir"`
+	Hooks []incident.Hook `yaml:"hooks"`
 }
 
 // Report configures the nightly report.
@@ -99,7 +110,7 @@ type Report struct {
 	Pairs   []ReportPair `yaml:"pairs"`
 	History string       `yaml:"history"`
 	// Hooks receive the report's Markdown summary (slack, webhook, exec).
-	Hooks []Hook `yaml:"hooks"`
+	Hooks []incident.Hook `yaml:"hooks"`
 }
 
 // ReportPair is one dev/prod pair of the nightly report, by environment name.
@@ -180,9 +191,9 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	for _, section := range []struct {
 		key   string
-		hooks []Hook
+		hooks []incident.Hook
 		types []string
-	}{{"incidents", c.Incidents.Hooks, hookTypes}, {"report", c.Report.Hooks, []string{"slack", "webhook", "exec"}}} {
+	}{{"incidents", c.Incidents.Hooks, incident.HookTypes}, {"report", c.Report.Hooks, incident.TextHookTypes}} {
 		node := lookup(root, section.key, "hooks")
 		for i, h := range section.hooks {
 			if !slices.Contains(section.types, h.Type) {
@@ -230,9 +241,6 @@ func Parse(path string, data []byte) (*Config, error) {
 	resolve(&c.Report.History)
 	return c, nil
 }
-
-// hookTypes are the incident hook types (see drift/incident).
-var hookTypes = []string{"webhook", "slack", "pagerduty", "exec", "kubernetes-event"}
 
 func itemOf(seq *yamlx.Node, i int) *yamlx.Node {
 	if i < len(seq.Content) {

@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/driftgate/driftgate/drift/config"
 	"github.com/driftgate/driftgate/internal/atomicfile"
 	"github.com/driftgate/driftgate/internal/version"
 )
@@ -38,13 +37,39 @@ const (
 // HookTypes lists the hook types.
 var HookTypes = []string{HookWebhook, HookSlack, HookPagerDuty, HookExec, HookKubeEvent}
 
+// TextHookTypes are the hook types that can carry a Markdown message
+// (DeliverText): the nightly report's hooks.
+var TextHookTypes = []string{HookSlack, HookWebhook, HookExec}
+
+// Hook is one delivery target, as written under incidents.hooks and
+// report.hooks in driftgate.yaml.
+type Hook struct {
+	// Type is one of HookTypes.
+	Type string `yaml:"type"`
+	// URL is where webhook, Slack and PagerDuty deliveries are posted.
+	URL string `yaml:"url"`
+	// SecretEnv names the variable holding the webhook signing secret.
+	SecretEnv string `yaml:"secretEnv"`
+	// RoutingKeyEnv names the variable holding the PagerDuty routing key.
+	RoutingKeyEnv string `yaml:"routingKeyEnv"`
+	// Command is the exec hook's program and arguments.
+	Command []string `yaml:"command"`
+	// Environment is the environment whose cluster a kubernetes-event hook
+	// writes to; default prod.
+	Environment string `yaml:"environment"`
+	// Required makes an override refused when the hook cannot deliver.
+	Required bool `yaml:"required"`
+	// Timeout bounds each attempt (a Go duration); default 10s.
+	Timeout string `yaml:"timeout"`
+}
+
 // EventSink creates a Kubernetes Event about a record in the named
 // environment's cluster (the kubernetes-event hook).
 type EventSink func(ctx context.Context, environment string, r *Record) error
 
 // Deliverer sends records to the configured hooks.
 type Deliverer struct {
-	Hooks  []config.Hook
+	Hooks  []Hook
 	Store  *Store
 	Events EventSink
 	// Getenv reads secrets named by secretEnv and routingKeyEnv; default os.Getenv.
@@ -158,14 +183,14 @@ func permanent(format string, args ...any) error {
 	return &permanentError{fmt.Errorf(format, args...)}
 }
 
-func hookTimeout(h config.Hook) time.Duration {
+func hookTimeout(h Hook) time.Duration {
 	if d, err := time.ParseDuration(h.Timeout); err == nil && d > 0 {
 		return d
 	}
 	return 10 * time.Second
 }
 
-func (d *Deliverer) deliver(ctx context.Context, h config.Hook, i int, r *Record, logDigest string) error {
+func (d *Deliverer) deliver(ctx context.Context, h Hook, i int, r *Record, logDigest string) error {
 	ctx, cancel := context.WithTimeout(ctx, hookTimeout(h))
 	defer cancel()
 	switch h.Type {
@@ -201,7 +226,7 @@ func Signature(secret []byte, timestamp string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-func (d *Deliverer) webhook(ctx context.Context, h config.Hook, i int, r *Record, logDigest string) error {
+func (d *Deliverer) webhook(ctx context.Context, h Hook, i int, r *Record, logDigest string) error {
 	body, err := json.Marshal(Payload{Event: "driftgate.override", Record: r, LogDigest: logDigest})
 	if err != nil {
 		return permanent("encoding webhook body: %v", err)
@@ -216,7 +241,7 @@ func (d *Deliverer) webhook(ctx context.Context, h config.Hook, i int, r *Record
 
 // signed returns the signature headers for a webhook body when the hook has
 // a secret, refusing to send unsigned when the secret is missing.
-func (d *Deliverer) signed(h config.Hook, body []byte) (map[string]string, error) {
+func (d *Deliverer) signed(h Hook, body []byte) (map[string]string, error) {
 	headers := map[string]string{}
 	if h.SecretEnv == "" {
 		return headers, nil
@@ -231,7 +256,7 @@ func (d *Deliverer) signed(h config.Hook, body []byte) (map[string]string, error
 	return headers, nil
 }
 
-func (d *Deliverer) pagerDuty(ctx context.Context, h config.Hook, r *Record) error {
+func (d *Deliverer) pagerDuty(ctx context.Context, h Hook, r *Record) error {
 	key := ""
 	if h.RoutingKeyEnv != "" {
 		key = d.getenv(h.RoutingKeyEnv)
@@ -314,7 +339,7 @@ func redact(target string) string {
 	return u.Scheme + "://" + u.Host + "/…"
 }
 
-func (d *Deliverer) exec(ctx context.Context, h config.Hook, r *Record, logDigest string) error {
+func (d *Deliverer) exec(ctx context.Context, h Hook, r *Record, logDigest string) error {
 	if len(h.Command) == 0 {
 		return permanent("exec hook: no command")
 	}

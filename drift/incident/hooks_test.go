@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/driftgate/driftgate/drift/config"
 )
 
 // receiver records the requests a test server got.
@@ -41,7 +39,7 @@ func (rc *receiver) count() int {
 	return len(rc.requests)
 }
 
-func deliverer(t *testing.T, hooks ...config.Hook) *Deliverer {
+func deliverer(t *testing.T, hooks ...Hook) *Deliverer {
 	t.Helper()
 	return &Deliverer{Hooks: hooks, Store: &Store{Dir: t.TempDir()}, BaseBackoff: 10 * time.Millisecond,
 		Getenv: func(k string) string {
@@ -63,7 +61,7 @@ func TestWebhookSignatureVerifies(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
-	d := deliverer(t, config.Hook{Type: HookWebhook, URL: srv.URL + "/hook", SecretEnv: "HOOK_SECRET"})
+	d := deliverer(t, Hook{Type: HookWebhook, URL: srv.URL + "/hook", SecretEnv: "HOOK_SECRET"})
 	rec := newRecord(t)
 	dels := d.DeliverAll(context.Background(), rec, "sha256:head")
 	if dels[0].Err != nil || dels[0].Attempts != 1 {
@@ -93,7 +91,7 @@ func TestWebhookRetriesThenSucceeds(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	d := deliverer(t, config.Hook{Type: HookWebhook, URL: srv.URL})
+	d := deliverer(t, Hook{Type: HookWebhook, URL: srv.URL})
 	dels := d.DeliverAll(context.Background(), newRecord(t), "h")
 	if dels[0].Err != nil || dels[0].Attempts != 3 || n.Load() != 3 {
 		t.Errorf("500, 500, 200: %+v after %d requests", dels[0], n.Load())
@@ -112,7 +110,7 @@ func TestWebhookDownQueuesThenFlushes(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	hook := config.Hook{Type: HookSlack, URL: "http://" + addr + "/services/T000/B000/XXXXtokenXXXX", Required: true}
+	hook := Hook{Type: HookSlack, URL: "http://" + addr + "/services/T000/B000/XXXXtokenXXXX", Required: true}
 	d := deliverer(t, hook)
 	rec := newRecord(t)
 	if _, err := d.Store.Commit(rec); err != nil {
@@ -166,7 +164,7 @@ func TestWebhookHangsPastTimeout(t *testing.T) {
 		}
 	}))
 	defer func() { close(release); srv.Close() }()
-	d := deliverer(t, config.Hook{Type: HookWebhook, URL: srv.URL, Timeout: "100ms"})
+	d := deliverer(t, Hook{Type: HookWebhook, URL: srv.URL, Timeout: "100ms"})
 	d.Attempts = 2
 	start := time.Now()
 	dels := d.DeliverAll(context.Background(), newRecord(t), "h")
@@ -186,7 +184,7 @@ func TestClientErrorsAreNotRetried(t *testing.T) {
 		http.Error(w, "no such hook", http.StatusNotFound)
 	}))
 	defer srv.Close()
-	dels := deliverer(t, config.Hook{Type: HookWebhook, URL: srv.URL}).DeliverAll(context.Background(), newRecord(t), "h")
+	dels := deliverer(t, Hook{Type: HookWebhook, URL: srv.URL}).DeliverAll(context.Background(), newRecord(t), "h")
 	if dels[0].Err == nil || n.Load() != 1 || !strings.Contains(dels[0].Err.Error(), "404") {
 		t.Errorf("404: %+v after %d requests", dels[0], n.Load())
 	}
@@ -197,7 +195,7 @@ func TestWebhookWithoutItsSecretIsNotSent(t *testing.T) {
 	rc := &receiver{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rc.record(r) }))
 	defer srv.Close()
-	dels := deliverer(t, config.Hook{Type: HookWebhook, URL: srv.URL, SecretEnv: "UNSET_SECRET"}).DeliverAll(context.Background(), newRecord(t), "h")
+	dels := deliverer(t, Hook{Type: HookWebhook, URL: srv.URL, SecretEnv: "UNSET_SECRET"}).DeliverAll(context.Background(), newRecord(t), "h")
 	if dels[0].Err == nil || rc.count() != 0 || !strings.Contains(dels[0].Err.Error(), "UNSET_SECRET is not set") {
 		t.Errorf("unsigned delivery: %+v, %d requests", dels[0], rc.count())
 	}
@@ -212,7 +210,7 @@ func TestPagerDuty(t *testing.T) {
 	}))
 	defer srv.Close()
 	rec := newRecord(t)
-	dels := deliverer(t, config.Hook{Type: HookPagerDuty, URL: srv.URL + "/v2/enqueue", RoutingKeyEnv: "PD_KEY"}).DeliverAll(context.Background(), rec, "h")
+	dels := deliverer(t, Hook{Type: HookPagerDuty, URL: srv.URL + "/v2/enqueue", RoutingKeyEnv: "PD_KEY"}).DeliverAll(context.Background(), rec, "h")
 	if dels[0].Err != nil {
 		t.Fatal(dels[0].Err)
 	}
@@ -232,7 +230,7 @@ func TestExecHook(t *testing.T) {
 	failing := filepath.Join(dir, "fail.sh")
 	os.WriteFile(failing, []byte("#!/bin/sh\necho 'ticket system says no' >&2\nexit 3\n"), 0o755)
 	rec := newRecord(t)
-	d := deliverer(t, config.Hook{Type: HookExec, Command: []string{script}}, config.Hook{Type: HookExec, Command: []string{failing}})
+	d := deliverer(t, Hook{Type: HookExec, Command: []string{script}}, Hook{Type: HookExec, Command: []string{failing}})
 	d.Attempts = 1
 	dels := d.DeliverAll(context.Background(), rec, "h")
 	if dels[0].Err != nil {
@@ -261,7 +259,7 @@ func TestDeliverTextToSlackAndSignedWebhook(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	d := deliverer(t, config.Hook{Type: HookSlack, URL: srv.URL}, config.Hook{Type: HookWebhook, URL: srv.URL, SecretEnv: "HOOK_SECRET"}, config.Hook{Type: HookPagerDuty, RoutingKeyEnv: "PD_KEY"})
+	d := deliverer(t, Hook{Type: HookSlack, URL: srv.URL}, Hook{Type: HookWebhook, URL: srv.URL, SecretEnv: "HOOK_SECRET"}, Hook{Type: HookPagerDuty, RoutingKeyEnv: "PD_KEY"})
 	dels := d.DeliverText(context.Background(), "driftgate.report", "## report\nall good")
 	if dels[0].Err != nil || dels[1].Err != nil || rc.count() != 2 {
 		t.Fatalf("deliveries: %+v", dels)

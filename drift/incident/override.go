@@ -1,9 +1,15 @@
 package incident
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
+
+	"github.com/driftgate/driftgate/drift"
 )
 
 // Policy decides who may override the gate, and with what.
@@ -45,4 +51,122 @@ func (p Policy) Check(reason, ticket string, who Identity) error {
 		}
 	}
 	return &RefusedError{fmt.Sprintf("%s (identity from %s) is not in override.allowedBy", who.Name, who.Source)}
+}
+
+// OverrideRequest asks to let a gated deploy go ahead despite its result.
+type OverrideRequest struct {
+	// Result is what the gate found.
+	Result *drift.Result
+	// Reason and Ticket are the override's justification and tracking.
+	Reason, Ticket string
+	// Who is overriding (see ResolveIdentity).
+	Who Identity
+	// Policy decides whether Who may override with Reason and Ticket.
+	Policy Policy
+	// Store is where the record, the log and the postmortem are written.
+	Store *Store
+	// Deliverer sends the committed record to the hooks; nil for none. It
+	// queues failed deliveries in Store's outbox.
+	Deliverer *Deliverer
+	// Now is when the override happens; default time.Now().
+	Now time.Time
+	// Notes receives one line per step for the person overriding (stderr);
+	// nil discards them.
+	Notes io.Writer
+}
+
+// OverrideStatus is how an override ended.
+type OverrideStatus int
+
+const (
+	// OverrideAccepted: the record is committed and every required hook has it.
+	OverrideAccepted OverrideStatus = iota
+	// OverrideNotNeeded: nothing blocked, so nothing was recorded.
+	OverrideNotNeeded
+	// OverrideNotApplied: a check could not run; unseen drift cannot be accepted.
+	OverrideNotApplied
+	// OverrideRefused: the policy refused it (nothing recorded), or a required
+	// hook could not deliver (the record is kept and queued).
+	OverrideRefused
+)
+
+// OverrideOutcome is what Override did.
+type OverrideOutcome struct {
+	Status OverrideStatus
+	// Record is the committed record; nil when nothing was recorded.
+	Record *Record
+	// LogHead is the log's digest after Record.
+	LogHead string
+	// Deliveries are the hook deliveries of Record, in config order.
+	Deliveries []Delivery
+	// Refusal says why Status is OverrideRefused.
+	Refusal error
+}
+
+// Override checks the policy, commits the record to the hash-chained log,
+// writes the postmortem beside it, then delivers the record to the hooks.
+// The record is committed before any hook runs, so a required hook that
+// cannot deliver refuses the override with the record kept. An error means
+// the override could not be handled at all (nothing could be recorded).
+func Override(ctx context.Context, req OverrideRequest) (OverrideOutcome, error) {
+	notes := req.Notes
+	if notes == nil {
+		notes = io.Discard
+	}
+	switch req.Result.Verdict {
+	case drift.VerdictCouldNotCheck:
+		fmt.Fprintln(notes, "driftgate: override not applied: a check that could not run can never be overridden; nobody can accept drift that was not seen")
+		return OverrideOutcome{Status: OverrideNotApplied}, nil
+	case drift.VerdictPass:
+		fmt.Fprintln(notes, "driftgate: nothing blocks, so no override is needed and no incident was recorded")
+		return OverrideOutcome{Status: OverrideNotNeeded}, nil
+	}
+	who := req.Who
+	if err := req.Policy.Check(req.Reason, req.Ticket, who); err != nil {
+		fmt.Fprintf(notes, "driftgate: %v\n", err)
+		return OverrideOutcome{Status: OverrideRefused, Refusal: err}, nil
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	rec, err := New(req.Result, who, strings.TrimSpace(req.Reason), strings.TrimSpace(req.Ticket), now)
+	if err != nil {
+		return OverrideOutcome{}, err
+	}
+	store := req.Store
+	head, err := store.Commit(rec)
+	if err != nil {
+		return OverrideOutcome{}, fmt.Errorf("recording the incident (the override is refused without a record): %w", err)
+	}
+	postmortem := rec.ID + ".md"
+	if err := store.WriteFile(postmortem, []byte(Postmortem(rec))); err != nil {
+		return OverrideOutcome{}, fmt.Errorf("writing the postmortem: %w", err)
+	}
+	fmt.Fprintf(notes, "driftgate: override accepted for %s (%s); incident %s recorded in %s, postmortem %s\n",
+		who.Name, who.Source, rec.ID, filepath.Join(store.Dir, rec.ID+".json"), filepath.Join(store.Dir, postmortem))
+	out := OverrideOutcome{Status: OverrideAccepted, Record: rec, LogHead: head}
+	if req.Deliverer != nil {
+		d := *req.Deliverer
+		d.Store = store
+		out.Deliveries = d.DeliverAll(ctx, rec, head)
+	}
+	var refused []string
+	for _, del := range out.Deliveries {
+		switch {
+		case del.Err == nil:
+			fmt.Fprintf(notes, "driftgate: delivered to hook %d (%s)\n", del.Hook, del.Type)
+		case del.Required:
+			refused = append(refused, fmt.Sprintf("required hook %d (%s) could not deliver after %d attempts: %v", del.Hook, del.Type, del.Attempts, del.Err))
+		default:
+			fmt.Fprintf(notes, "driftgate: hook %d (%s) could not deliver after %d attempts: %v; queued, run `driftgate incidents flush`\n", del.Hook, del.Type, del.Attempts, del.Err)
+		}
+	}
+	if len(refused) > 0 {
+		out.Status = OverrideRefused
+		out.Refusal = fmt.Errorf("override refused: %s; incident %s is kept and queued in %s: run `driftgate incidents flush` once the hook is back",
+			strings.Join(refused, "; "), rec.ID, filepath.Join(store.Dir, "outbox"))
+		fmt.Fprintf(notes, "driftgate: %v\n", out.Refusal)
+	}
+	return out, nil
 }

@@ -1,8 +1,9 @@
-// Package incident records accepted overrides of the gate: an immutable
-// record per override, appended to a hash-chained log so that an edited or
-// removed record is detected, a blameless postmortem skeleton beside it, and
-// delivery to hooks (webhook, Slack, PagerDuty, exec, Kubernetes Event) with
-// retries and an outbox.
+// Package incident handles overrides of the gate. Override checks the
+// override policy and records an accepted override: an immutable record,
+// appended to a hash-chained log so that an edited or removed record is
+// detected, a blameless postmortem skeleton beside it, and delivery to
+// hooks (webhook, Slack, PagerDuty, exec, Kubernetes Event) with retries
+// and an outbox.
 package incident
 
 import (
@@ -95,7 +96,7 @@ func (r *Record) Namespace() string {
 	return best
 }
 
-// Summary is one line about the override, for chat and event notes.
+// SummaryLine is one line about the override, for chat and event notes.
 func (r *Record) SummaryLine() string {
 	return fmt.Sprintf("driftgate override %s by %s (%s): %d blocking finding(s) accepted; ticket %s; reason: %s",
 		r.ID, r.Who.Name, r.Who.Source, len(r.Findings), r.Ticket, r.Reason)

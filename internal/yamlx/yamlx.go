@@ -17,7 +17,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/inputerr"
 )
 
 // Node is a YAML node; decoded structs may keep one to report positions later.
@@ -43,13 +43,13 @@ func Decode(file string, data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return &drift.InputError{File: file, Line: 1, Msg: "file is empty", Hint: "see the examples in README.md"}
+			return &inputerr.Error{File: file, Line: 1, Msg: "file is empty", Hint: "see the examples in README.md"}
 		}
 		return parseError(file, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return &drift.InputError{File: file, Line: extra.Line, Msg: "more than one YAML document", Hint: "put one document in this file"}
+		return &inputerr.Error{File: file, Line: extra.Line, Msg: "more than one YAML document", Hint: "put one document in this file"}
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -87,7 +87,7 @@ func parseError(file string, data []byte, err error) error {
 			}
 		}
 	}
-	return &drift.InputError{File: file, Line: line, Column: col, Msg: msg, Hint: "fix the YAML syntax"}
+	return &inputerr.Error{File: file, Line: line, Column: col, Msg: msg, Hint: "fix the YAML syntax"}
 }
 
 // badCharacter finds the first byte that is not valid UTF-8 or is a
@@ -155,21 +155,21 @@ func typeError(file string, root *yaml.Node, err error) error {
 				msg = after
 			}
 		}
-		return &drift.InputError{File: file, Line: line, Msg: msg}
+		return &inputerr.Error{File: file, Line: line, Msg: msg}
 	}
-	var ie *drift.InputError
+	var ie *inputerr.Error
 	if errors.As(err, &ie) {
 		if ie.File == "" {
 			ie.File = file
 		}
 		return ie
 	}
-	return &drift.InputError{File: file, Line: root.Line, Column: root.Column, Msg: err.Error()}
+	return &inputerr.Error{File: file, Line: root.Line, Column: root.Column, Msg: err.Error()}
 }
 
-// Errorf returns an InputError at node n.
+// Errorf returns an *inputerr.Error at node n.
 func Errorf(file string, n *yaml.Node, hint, format string, args ...any) error {
-	e := &drift.InputError{File: file, Msg: fmt.Sprintf(format, args...), Hint: hint}
+	e := &inputerr.Error{File: file, Msg: fmt.Sprintf(format, args...), Hint: hint}
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
 	}

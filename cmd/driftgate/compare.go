@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/compare"
+	"github.com/driftgate/driftgate/drift/config"
+	"github.com/driftgate/driftgate/drift/incident"
+	"github.com/driftgate/driftgate/drift/output"
+	"github.com/driftgate/driftgate/internal/version"
+	"github.com/driftgate/driftgate/rules"
+)
+
+// compareOptions are what diff, gate and report share: the kube flags,
+// the config, rules, scope and output flags, and the compare.Options
+// Complete makes of them. rbac and incidents use the config and kube parts.
+type compareOptions struct {
+	streams genericiooptions.IOStreams
+	global  *globalOptions
+	kube    *kubeOptions
+
+	configFile string
+	rules      []string
+	namespaces []string
+	output     string
+
+	// Set by Complete.
+	cfg     *config.Config
+	compare compare.Options
+}
+
+func newCompareOptions(streams genericiooptions.IOStreams, g *globalOptions) compareOptions {
+	return compareOptions{streams: streams, global: g, kube: newKubeOptions(), output: output.Text}
+}
+
+// AddConfigFlags adds the kube flags and --config.
+func (o *compareOptions) AddConfigFlags(fs *pflag.FlagSet) {
+	o.kube.AddFlags(fs)
+	fs.StringVar(&o.configFile, "config", "", "config file (default: ./driftgate.yaml when present)")
+}
+
+// AddFlags adds AddConfigFlags' flags and those of diff and gate: rules, namespaces, output.
+func (o *compareOptions) AddFlags(fs *pflag.FlagSet) {
+	o.AddConfigFlags(fs)
+	fs.StringSliceVar(&o.rules, "rules", nil, "rule set file, or builtin (repeatable; replaces the config's rules)")
+	fs.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "compare only these (prod) namespaces (repeatable)")
+	fs.StringVarP(&o.output, "output", "o", o.output, fmt.Sprintf("output format: one of %v", output.Formats))
+}
+
+// Complete loads the config and the rule sets (with waivers) into the
+// options the comparison takes.
+func (o *compareOptions) Complete() error {
+	cfg, err := config.Find(o.configFile)
+	if err != nil {
+		return err
+	}
+	o.cfg = cfg
+	names := cfg.Rules
+	if len(o.rules) > 0 {
+		names = o.rules
+	}
+	if cfg.Waivers != "" {
+		names = append(slices.Clone(names), cfg.Waivers)
+	}
+	sets, err := rules.Load(names)
+	if err != nil {
+		return err
+	}
+	o.compare = compare.Options{
+		Scope:          o.scope(),
+		DigestKey:      []byte(os.Getenv("DRIFTGATE_DIGEST_KEY")),
+		RESTConfig:     o.kube.restConfigFor,
+		RequestTimeout: requestTimeout(o.kube),
+		Log:            o.global.log,
+		Progress:       newProgress(o.streams.ErrOut, isTerminal(o.streams.ErrOut)),
+		RuleSets:       sets,
+		Mapping:        cfg.Mapping,
+	}
+	return nil
+}
+
+// Validate checks the output format.
+func (o *compareOptions) Validate() error { return output.Validate(o.output) }
+
+// scope is the capture scope for live and manifest sources.
+func (o *compareOptions) scope() drift.Scope {
+	sc := drift.Scope{Namespaces: o.cfg.Scope.Namespaces, Exclude: append(slices.Clone(drift.DefaultExcludes), o.cfg.Scope.Exclude...)}
+	if len(o.namespaces) > 0 {
+		sc.Namespaces = o.namespaces
+	}
+	return sc
+}
+
+// environment is the config's environment name as a side of a comparison.
+func (o *compareOptions) environment(name string) (compare.Environment, bool) {
+	env, ok := o.cfg.Environments[name]
+	return compare.Environment{Name: name, Source: env.Source(), Kubeconfig: env.Kubeconfig}, ok
+}
+
+// compareAndRender compares dev with prod and renders the result in the
+// output format.
+func (o *compareOptions) compareAndRender(ctx context.Context, dev, prod compare.Environment) (*drift.Result, error) {
+	res, err := compare.Run(ctx, dev, prod, o.compare)
+	if err != nil {
+		return nil, err
+	}
+	opts := output.Options{ToolVersion: version.String()}
+	for _, s := range o.compare.RuleSets {
+		for _, r := range s.Rules {
+			opts.Rules = append(opts.Rules, output.RuleInfo{ID: r.ID, Description: r.Description, Severity: r.Severity})
+		}
+	}
+	if err := output.Render(o.streams.Out, o.output, res, opts); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// verdictError maps a verdict to the exit code, with nothing more to print.
+func verdictError(verdict string) error {
+	switch verdict {
+	case drift.VerdictBlocked:
+		return silentExit(exitBlocked, fmt.Errorf("blocked"))
+	case drift.VerdictCouldNotCheck:
+		return silentExit(exitCouldNoCheck, fmt.Errorf("could not check"))
+	}
+	return nil
+}
+
+// deliverer sends records to the config's incident hooks; Kubernetes
+// Events go to the cluster of the environment the hook names.
+func (o *compareOptions) deliverer(store *incident.Store) *incident.Deliverer {
+	return &incident.Deliverer{Hooks: o.cfg.Incidents.Hooks, Store: store, Events: incident.KubeEvents(o.clientFor)}
+}
+
+func (o *compareOptions) clientFor(environment string) (kubernetes.Interface, error) {
+	env, ok := o.cfg.Environments[environment]
+	if !ok || env.Context == "" {
+		return nil, errors.New("environment " + environment + " is not a live cluster (context:) in driftgate.yaml")
+	}
+	cfg, _, err := o.kube.restConfigFor(env.Context, env.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}

@@ -1,0 +1,139 @@
+// Package compare loads a dev and a prod environment (a snapshot file,
+// manifests, or a live cluster named by context:NAME) and evaluates rule
+// sets over them: the one way diff, gate and report get a result.
+package compare
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/rules"
+)
+
+// Environment is one side of a comparison.
+type Environment struct {
+	// Name says which side it is ("dev", "prod", or the name of an
+	// environment in driftgate.yaml); errors about the side start with it.
+	Name string
+	// Source is a DEV/PROD argument: a snapshot file, a manifest file or
+	// folder, or context:NAME (see drift.ParseSource).
+	Source string
+	// Kubeconfig, when set, is the kubeconfig file of a context: source.
+	Kubeconfig string
+}
+
+// Progress shows how far a live capture has come.
+type Progress interface {
+	Update(drift.Progress)
+	// Done ends the display of one capture.
+	Done()
+}
+
+// Options say how environments are loaded and what they are compared with.
+type Options struct {
+	// Scope limits live captures and manifests; its namespaces also limit
+	// what the rules compare.
+	Scope drift.Scope
+	// DigestKey keys the digests of Secret values (drift.NewNormalizer).
+	DigestKey []byte
+	// RESTConfig returns the client config for a kube context (with
+	// kubeconfig as the file when not empty) and the context's name.
+	RESTConfig func(context, kubeconfig string) (*rest.Config, string, error)
+	// RequestTimeout bounds each API request of a live capture; 0: default.
+	RequestTimeout time.Duration
+	Log            *slog.Logger
+	// Progress, when set, shows the progress of live captures.
+	Progress Progress
+	// MaxAge refuses snapshot files captured longer ago than this; 0: no limit.
+	MaxAge time.Duration
+	// Now is the clock MaxAge is measured with; default time.Now.
+	Now func() time.Time
+
+	// RuleSets (with their waivers) are evaluated over the two sides.
+	RuleSets []*rules.RuleSet
+	// Mapping maps dev namespaces and values to prod's.
+	Mapping drift.Mapping
+}
+
+// Run loads dev and prod and evaluates the rule sets over them.
+func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Result, error) {
+	devSnap, devLoc, err := Load(ctx, dev, opts)
+	if err != nil {
+		return nil, err
+	}
+	prodSnap, prodLoc, err := Load(ctx, prod, opts)
+	if err != nil {
+		return nil, err
+	}
+	res, err := rules.Evaluate(devSnap, prodSnap, opts.RuleSets, rules.Options{Mapping: opts.Mapping, Namespaces: opts.Scope.Namespaces})
+	if err != nil {
+		return nil, err
+	}
+	res.Dev = drift.SideOf("dev", devLoc, devSnap)
+	res.Prod = drift.SideOf("prod", prodLoc, prodSnap)
+	return res, nil
+}
+
+// Load turns one environment into a sealed snapshot: a snapshot file is
+// verified (and refused when older than MaxAge), manifests are normalized,
+// a context is captured live. It also returns where the snapshot came from:
+// the file or folder, or context:NAME.
+func Load(ctx context.Context, env Environment, opts Options) (*drift.Snapshot, string, error) {
+	src, err := drift.ParseSource(env.Source)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", env.Name, err)
+	}
+	norm := drift.NewNormalizer(opts.DigestKey)
+	switch src.Kind {
+	case drift.SourceKindSnapshot:
+		s, err := drift.LoadSnapshot(src.Path)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, src.Path, checkAge(env.Name, src.Path, s, opts)
+	case drift.SourceKindManifests:
+		s, err := drift.SnapshotFromManifests([]string{src.Path}, drift.ManifestOptions{Scope: opts.Scope, Normalizer: norm})
+		if err == nil {
+			err = s.Seal()
+		}
+		return s, src.Path, err
+	}
+	cfg, name, err := opts.RESTConfig(src.Context, env.Kubeconfig)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", env.Name, err)
+	}
+	co := drift.CollectOptions{Context: name, Scope: opts.Scope, RequestTimeout: opts.RequestTimeout, Normalizer: norm, Log: opts.Log}
+	if opts.Progress != nil {
+		co.Progress = opts.Progress.Update
+	}
+	s, err := drift.Collect(ctx, cfg, co)
+	if opts.Progress != nil {
+		opts.Progress.Done()
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%s (context %s): %w", env.Name, name, err)
+	}
+	return s, "context:" + name, s.Seal()
+}
+
+// checkAge refuses a snapshot file older than MaxAge: a gate that passes
+// on last week's prod proves nothing about today's.
+func checkAge(side, loc string, s *drift.Snapshot, opts Options) error {
+	if opts.MaxAge <= 0 {
+		return nil
+	}
+	now := time.Now()
+	if opts.Now != nil {
+		now = opts.Now()
+	}
+	if age := now.Sub(s.Metadata.CapturedAt); age > opts.MaxAge {
+		return fmt.Errorf("%s: snapshot %s was captured %s ago (%s), longer than --max-age %s: take a new snapshot",
+			side, loc, age.Round(time.Minute), s.Metadata.CapturedAt.Format(time.RFC3339), opts.MaxAge)
+	}
+	return nil
+}
