@@ -197,7 +197,7 @@ func TestBuildErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			objs := yamlObjects(t, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: shop}\nspec: "+tc.spec)
+			objs := yamlObjects(t, policyDoc("shop", "bad", tc.spec))
 			_, err := Build(objs)
 			if err == nil {
 				t.Fatalf("Build accepted %s", tc.spec)
