@@ -801,7 +801,8 @@ func (d *listDecoder) metadataMember(k string) (any, bool, error) {
 
 // managedFieldsEntry decodes an entry of managedFields. Its fieldsV1 is
 // read once, into its top-level keys (what provenance keeps of a
-// manager), and decoded whole again only for a manager that looks manual:
+// manager), and decoded whole again only for a manager whose paths a
+// snapshot keeps (KeepsManagerPaths):
 // the manager comes after fieldsV1 in the API server's output, so which it
 // is is known only then.
 func (d *listDecoder) managedFieldsEntry() (any, error) {
@@ -827,7 +828,7 @@ func (d *listDecoder) managedFieldsEntry() (any, error) {
 		return entry, err
 	}
 	manager, _ := entry["manager"].(string)
-	if fields == nil || LooksManual(manager) {
+	if fields == nil || KeepsManagerPaths(manager) {
 		end := d.pos
 		d.pos = fieldsAt
 		fields, err = d.value()

@@ -245,7 +245,7 @@ func (n *Normalizer) provenance(meta map[string]any) Provenance {
 				}
 			}
 			sort.Strings(mg.Fields)
-			if LooksManual(mg.Manager) {
+			if KeepsManagerPaths(mg.Manager) {
 				mg.Paths = leafPaths(fields, maxManagerPaths)
 			}
 			p.Managers = append(p.Managers, mg)
@@ -257,14 +257,6 @@ func (n *Normalizer) provenance(meta map[string]any) Provenance {
 // maxManagerPaths caps the leaf paths kept per manager: enough to name what
 // was changed by hand, small enough to keep snapshots compact.
 const maxManagerPaths = 32
-
-// LooksManual reports whether a field manager name is one of kubectl's
-// (kubectl, kubectl-edit, kubectl-client-side-apply, ...) or another
-// interactive client, whose owned paths a snapshot keeps.
-func LooksManual(manager string) bool {
-	m := strings.ToLower(manager)
-	return strings.HasPrefix(m, "kubectl") || strings.HasPrefix(m, "k9s") || strings.Contains(m, "lens") || strings.Contains(m, "dashboard")
-}
 
 // leafPaths renders the leaves of a fieldsV1 set as readable paths:
 // spec.template.spec.containers[name=app].image.

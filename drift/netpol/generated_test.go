@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/driftgate/driftgate/drift"
 )
 
 // genSpec sizes a generated environment.
@@ -318,7 +320,7 @@ func TestCompareMatchesReference(t *testing.T) {
 			u := newUniverse(dev, prod)
 			got := map[string]string{}
 			for _, d := range Compare(dev, prod) {
-				got[d.Source.String()+" -> "+d.Destination.String()+" "+d.Severity] += d.Port + ";"
+				got[d.Source.String()+" -> "+d.Destination.String()+" "+d.Severity.String()] += d.Port + ";"
 			}
 			endpoint := func(env *Environment, i int) refEndpoint {
 				if i < u.n {
@@ -425,7 +427,7 @@ func TestCompareSymmetric(t *testing.T) {
 	if len(forward) == 0 {
 		t.Fatal("generated environments do not differ")
 	}
-	swap := map[string]string{SeverityBlock: SeverityWarn, SeverityWarn: SeverityBlock}
+	swap := map[drift.Severity]drift.Severity{drift.SeverityBlock: drift.SeverityWarn, drift.SeverityWarn: drift.SeverityBlock}
 	for i := range backward {
 		b := &backward[i]
 		b.Severity = swap[b.Severity]
@@ -444,8 +446,8 @@ func TestCompareSymmetric(t *testing.T) {
 func sortDiffs(ds []Difference) []Difference {
 	out := slices.Clone(ds)
 	slices.SortFunc(out, func(a, b Difference) int {
-		ka := a.Source.String() + "|" + a.Destination.String() + "|" + a.Severity + "|" + a.Direction
-		kb := b.Source.String() + "|" + b.Destination.String() + "|" + b.Severity + "|" + b.Direction
+		ka := a.Source.String() + "|" + a.Destination.String() + "|" + a.Severity.String() + "|" + a.Direction
+		kb := b.Source.String() + "|" + b.Destination.String() + "|" + b.Severity.String() + "|" + b.Direction
 		return strings.Compare(ka, kb)
 	})
 	return out
