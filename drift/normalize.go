@@ -245,7 +245,7 @@ func (n *Normalizer) provenance(meta map[string]any) Provenance {
 				}
 			}
 			sort.Strings(mg.Fields)
-			if KeepsManagerPaths(mg.Manager) {
+			if KeepsManagerPaths(mg.Manager) { // every manager a rule set could call manual
 				mg.Paths = leafPaths(fields, maxManagerPaths)
 			}
 			p.Managers = append(p.Managers, mg)

@@ -32,10 +32,11 @@ func ParseSeverity(s string) (Severity, error) {
 	if v := Severity(s); v.Valid() {
 		return v, nil
 	}
-	return "", fmt.Errorf("unknown severity %q: want one of %s", s, severityList())
+	return "", fmt.Errorf("unknown severity %q: want one of %s", s, SeverityChoices())
 }
 
-func severityList() string {
+// SeverityChoices lists the severities for help and hints: "block, warn, info".
+func SeverityChoices() string {
 	names := make([]string, len(severities))
 	for i, s := range severities {
 		names[i] = string(s)

@@ -231,8 +231,8 @@ func (r *Rule) compile(file string, src []byte, n *yamlx.Node) error {
 	if !slices.Contains(Checks, r.Check) {
 		return errAt("check", "one of "+strings.Join(Checks, ", "), "rule %s: unknown check %q", r.ID, r.Check)
 	}
-	if !r.Severity.Valid() {
-		return errAt("severity", "one of block, warn, info", "rule %s: unknown severity %q", r.ID, r.Severity)
+	if _, err := drift.ParseSeverity(string(r.Severity)); err != nil {
+		return errAt("severity", "one of "+drift.SeverityChoices(), "rule %s: unknown severity %q", r.ID, r.Severity)
 	}
 	switch r.Presence {
 	case "", "both", "missing", "extra":
