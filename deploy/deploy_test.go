@@ -6,7 +6,6 @@ package deploy_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	authv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -24,9 +22,8 @@ import (
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/config"
 	"github.com/driftgate/driftgate/fixtures/testbed"
+	"github.com/driftgate/driftgate/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite rbac.yaml from the test bed")
 
 func TestMain(m *testing.M) { os.Exit(testbed.Main(m)) }
 
@@ -80,18 +77,8 @@ func TestRBACIsWhatDriftgateRBACPrints(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("driftgate rbac: exit %d: %s", code, stderr)
 	}
-	if *update {
-		if err := os.WriteFile("rbac.yaml", []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile("rbac.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), out); diff != "" {
-		t.Errorf("deploy/rbac.yaml is not what driftgate rbac prints for Kubernetes %s (go test ./deploy -update rewrites it) (-file +printed):\n%s", testbed.KubernetesVersion, diff)
-	}
+	// go test ./deploy -update rewrites rbac.yaml from the test bed.
+	golden.AssertFile(t, "rbac.yaml", []byte(out))
 	for _, verb := range []string{"create", "update", "patch", "delete", "watch", `"*"`} {
 		if strings.Contains(out, "- "+verb+"\n") {
 			t.Errorf("the reader role grants %s", verb)

@@ -3,7 +3,9 @@
 // secret-free Snapshot, saves, loads and verifies snapshot files, pairs the
 // objects of two snapshots and compares them field by field. Sub-packages
 // hold the semantic checks (netpol, dns, leftover), configuration,
-// incidents, output and the report.
+// incidents, output and the report. It also holds the vocabulary every
+// check and output shares: Finding, its Severity, Result, and which field
+// managers mean a change by hand (managers.go).
 //
 // Its files, by job: snapshot.go and scope.go (the types), normalize.go,
 // collect.go, discovery.go, list.go and listdecode.go (live capture),

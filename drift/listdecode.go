@@ -228,7 +228,8 @@ func (ld *listDecoder) metadataMember(k string) (any, bool, error) {
 
 // managedFieldsEntry decodes an entry of managedFields. Its fieldsV1 is
 // read once, into its top-level keys (what provenance keeps of a
-// manager), and decoded whole again only where unread.fieldsRead says:
+// manager), and decoded whole again only where unread.fieldsRead says
+// (every manager whose paths a snapshot keeps, KeepsManagerPaths):
 // the manager comes after fieldsV1 in the API server's output, so which it
 // is is known only then.
 func (ld *listDecoder) managedFieldsEntry() (any, error) {

@@ -102,8 +102,8 @@ type unreadParts struct {
 func (unreadParts) statusKept(group, kind string) bool { return group == "" && kind == "Node" }
 
 // fieldsRead reports whether Normalize reads the whole field set of a
-// manager: a manual one's, whose leaf paths it keeps.
-func (unreadParts) fieldsRead(manager string) bool { return LooksManual(manager) }
+// manager: one a rule set could call manual, whose leaf paths it keeps.
+func (unreadParts) fieldsRead(manager string) bool { return KeepsManagerPaths(manager) }
 
 // deployToolKeys are the labels and annotations that tell which tool deploys an object.
 var deployToolKeys = []string{
@@ -289,14 +289,6 @@ func (n *Normalizer) provenance(meta map[string]any) Provenance {
 // maxManagerPaths caps the leaf paths kept per manager: enough to name what
 // was changed by hand, small enough to keep snapshots compact.
 const maxManagerPaths = 32
-
-// LooksManual reports whether a field manager name is one of kubectl's
-// (kubectl, kubectl-edit, kubectl-client-side-apply, ...) or another
-// interactive client, whose owned paths a snapshot keeps.
-func LooksManual(manager string) bool {
-	m := strings.ToLower(manager)
-	return strings.HasPrefix(m, "kubectl") || strings.HasPrefix(m, "k9s") || strings.Contains(m, "lens") || strings.Contains(m, "dashboard")
-}
 
 // leafPaths renders the leaves of a fieldsV1 set as readable paths:
 // spec.template.spec.containers[name=app].image.

@@ -1,19 +1,78 @@
 package drift
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // ResultSchema versions the JSON form of a Result; see README "JSON output".
 const ResultSchema = "driftgate.dev/diff/v1"
 
+// Severity is how serious a finding is: block, warn or info. It marshals as
+// that word in JSON and YAML.
+type Severity string
+
 // Severities, from most to least serious.
 const (
-	SeverityBlock = "block"
-	SeverityWarn  = "warn"
-	SeverityInfo  = "info"
+	SeverityBlock Severity = "block"
+	SeverityWarn  Severity = "warn"
+	SeverityInfo  Severity = "info"
 )
 
-// Severities lists the valid severities in order.
-var Severities = []string{SeverityBlock, SeverityWarn, SeverityInfo}
+// severities is the one place the order of severities is declared: most
+// serious first.
+var severities = [...]Severity{SeverityBlock, SeverityWarn, SeverityInfo}
+
+// Severities lists the valid severities, most serious first.
+func Severities() []Severity { return severities[:] }
+
+// ParseSeverity reads block, warn or info.
+func ParseSeverity(s string) (Severity, error) {
+	if v := Severity(s); v.Valid() {
+		return v, nil
+	}
+	return "", fmt.Errorf("unknown severity %q: want one of %s", s, SeverityChoices())
+}
+
+// SeverityChoices lists the severities for help and hints: "block, warn, info".
+func SeverityChoices() string {
+	names := make([]string, len(severities))
+	for i, s := range severities {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Valid reports whether s is one of the severities.
+func (s Severity) Valid() bool { return s.Rank() < len(severities) }
+
+// Rank orders severities: 0 for the most serious; an unknown severity ranks
+// after every valid one, at len(Severities()).
+func (s Severity) Rank() int {
+	for i, v := range severities {
+		if v == s {
+			return i
+		}
+	}
+	return len(severities)
+}
+
+// Compare is negative when s is more serious than t, zero when they are
+// the same, positive when s is less serious.
+func (s Severity) Compare(t Severity) int { return s.Rank() - t.Rank() }
+
+// AtMost is s, lowered to limit when limit is less serious: a check's own
+// severity capped by its rule's (a team may run a check as warn).
+func (s Severity) AtMost(limit Severity) Severity {
+	if s.Compare(limit) < 0 {
+		return limit
+	}
+	return s
+}
+
+// String is the severity's word.
+func (s Severity) String() string { return string(s) }
 
 // Verdicts.
 const (
@@ -33,7 +92,7 @@ const (
 // Finding is one way dev does not reproduce prod, as one rule sees it for one object.
 type Finding struct {
 	Rule     string   `json:"rule"`
-	Severity string   `json:"severity"`
+	Severity Severity `json:"severity"`
 	Check    string   `json:"check"`
 	Kind     string   `json:"kind"`
 	Object   ObjectID `json:"object"`
@@ -47,6 +106,28 @@ type Finding struct {
 
 // Blocking reports whether the finding blocks a deploy.
 func (f *Finding) Blocking() bool { return f.Severity == SeverityBlock && f.Waiver == nil }
+
+// Waived is the heading listings give findings a waiver accepts, after every
+// severity.
+const Waived = "waived"
+
+// Listed is the heading a finding is listed under: its severity, or Waived.
+func (f *Finding) Listed() string {
+	if f.Waiver != nil {
+		return Waived
+	}
+	return f.Severity.String()
+}
+
+// Rank orders findings for listing: by severity, most serious first (an
+// unknown severity as the least), and waived findings last, at
+// len(Severities()).
+func (f *Finding) Rank() int {
+	if f.Waiver != nil {
+		return len(severities)
+	}
+	return min(f.Severity.Rank(), len(severities)-1)
+}
 
 // WaiverRef identifies the waiver that accepted a finding.
 type WaiverRef struct {

@@ -180,7 +180,7 @@ func (r *Rule) dnsService(p *drift.Pair) []drift.Finding {
 	ip := []Path{keyPath("spec", "clusterIP")}
 	if diffs := drift.DiffFields(Project(p.Dev.Object, ip), Project(p.Prod.Object, ip)); len(diffs) > 0 {
 		f := r.NewFinding(p.ID, drift.FindingChanged, "the cluster DNS Service has another address: workloads that name it (dnsConfig, hard-coded resolvers) behave differently")
-		f.Severity = severityAtMost(drift.SeverityWarn, r.Severity)
+		f.Severity = drift.SeverityWarn.AtMost(r.Severity)
 		f.Fields = diffs
 		out = append(out, f)
 	}

@@ -20,10 +20,8 @@ type Options struct {
 }
 
 // SemanticCheck evaluates a semantic check over the whole environments and
-// returns its findings. Semantic checks register themselves by name.
+// returns its findings; semanticChecks lists them by check type.
 type SemanticCheck func(r *Rule, pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.Finding, error)
-
-var semanticChecks = map[string]SemanticCheck{}
 
 // Evaluate compares dev with prod under the rule sets and returns the result,
 // with waivers applied and the verdict set.
@@ -329,20 +327,11 @@ func applyWaivers(res *drift.Result, sets []*RuleSet, now time.Time) {
 	}
 }
 
-var severityRank = map[string]int{drift.SeverityBlock: 0, drift.SeverityWarn: 1, drift.SeverityInfo: 2}
-
 // sortFindings orders findings by severity (waived last), object, then rule.
 func sortFindings(fs []drift.Finding) {
 	slices.SortStableFunc(fs, func(a, b drift.Finding) int {
-		ra, rb := severityRank[a.Severity], severityRank[b.Severity]
-		if a.Waiver != nil {
-			ra = 3
-		}
-		if b.Waiver != nil {
-			rb = 3
-		}
-		if ra != rb {
-			return ra - rb
+		if c := a.Rank() - b.Rank(); c != 0 {
+			return c
 		}
 		if c := a.Object.Compare(b.Object); c != 0 {
 			return c

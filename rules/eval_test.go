@@ -41,7 +41,7 @@ func ruleSet(t *testing.T, src string) *RuleSet {
 func summary(fs []drift.Finding) []string {
 	var out []string
 	for _, f := range fs {
-		s := f.Severity + " " + f.Rule + " " + f.Object.String() + " " + f.Kind
+		s := f.Severity.String() + " " + f.Rule + " " + f.Object.String() + " " + f.Kind
 		for _, d := range f.Fields {
 			s += " " + d.Path
 		}

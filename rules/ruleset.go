@@ -59,10 +59,10 @@ type Rule struct {
 	Description string `yaml:"description"`
 	// Explain is the longer text `driftgate rules explain` shows: what the
 	// rule checks, why it matters, how to waive it.
-	Explain  string `yaml:"explain"`
-	Match    Match  `yaml:"match"`
-	Check    string `yaml:"check"`
-	Severity string `yaml:"severity"`
+	Explain  string         `yaml:"explain"`
+	Match    Match          `yaml:"match"`
+	Check    string         `yaml:"check"`
+	Severity drift.Severity `yaml:"severity"`
 	// Presence: which absences to report: missing (in dev), extra (in dev), or both (default).
 	Presence string `yaml:"presence"`
 	// Fields: compare only these paths (default: everything) minus Ignore.
@@ -231,8 +231,8 @@ func (r *Rule) compile(file string, src []byte, n *yamlx.Node) error {
 	if !slices.Contains(Checks, r.Check) {
 		return errAt("check", "one of "+strings.Join(Checks, ", "), "rule %s: unknown check %q", r.ID, r.Check)
 	}
-	if !slices.Contains(drift.Severities, r.Severity) {
-		return errAt("severity", "one of block, warn, info", "rule %s: unknown severity %q", r.ID, r.Severity)
+	if _, err := drift.ParseSeverity(string(r.Severity)); err != nil {
+		return errAt("severity", "one of "+drift.SeverityChoices(), "rule %s: unknown severity %q", r.ID, r.Severity)
 	}
 	switch r.Presence {
 	case "", "both", "missing", "extra":

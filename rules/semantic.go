@@ -9,10 +9,12 @@ import (
 	"github.com/driftgate/driftgate/drift/netpol"
 )
 
-func init() {
-	semanticChecks[CheckNetworkPolicy] = checkNetworkPolicy
-	semanticChecks[CheckUnmanaged] = checkUnmanaged
-	semanticChecks[CheckCorefile] = checkCorefile
+// semanticChecks are the checks that see both environments whole, by check
+// type; every other check compares one pair of objects at a time.
+var semanticChecks = map[string]SemanticCheck{
+	CheckNetworkPolicy: checkNetworkPolicy,
+	CheckCorefile:      checkCorefile,
+	CheckUnmanaged:     checkUnmanaged,
 }
 
 // sides splits pairs into dev's and prod's objects (dev's already mapped to prod's names).
@@ -26,15 +28,6 @@ func sides(pairs []drift.Pair) (dev, prod []map[string]any) {
 		}
 	}
 	return dev, prod
-}
-
-// severityAtMost lowers a check's own severity to the rule's when the rule
-// is less strict (a team may run the check as warn).
-func severityAtMost(own, rule string) string {
-	if severityRank[own] < severityRank[rule] {
-		return rule
-	}
-	return own
 }
 
 // cniPolicyGroups hold the policy kinds of CNIs whose semantics driftgate
@@ -90,7 +83,7 @@ func workloadGroup(kind string) string {
 
 func checkUnmanaged(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
 	var out []drift.Finding
-	for _, p := range leftover.Check(pairs, leftover.Options{Manual: r.ManualManagers, Trusted: r.TrustedManagers}) {
+	for _, p := range leftover.Check(pairs, drift.Managers{Manual: r.ManualManagers, Trusted: r.TrustedManagers}) {
 		f := r.NewFinding(p.Object, p.Kind, p.Message)
 		// A leftover is wrong as a whole; for a change by hand, show each
 		// field the manual manager owns with both values.
@@ -123,11 +116,12 @@ func findPair(pairs []drift.Pair, id drift.ObjectID) *drift.Pair {
 // the same way, so a default-deny egress in prod reads as one finding about
 // the workload listing every destination, not one finding per destination.
 type connectionGroup struct {
-	severity, direction string
-	subject             netpol.Endpoint
-	devPolicies         []string
-	prodPolicies        []string
-	diffs               []netpol.Difference
+	severity     drift.Severity
+	direction    string
+	subject      netpol.Endpoint
+	devPolicies  []string
+	prodPolicies []string
+	diffs        []netpol.Difference
 }
 
 func groupConnections(r *Rule, diffs []netpol.Difference) []drift.Finding {
@@ -138,7 +132,7 @@ func groupConnections(r *Rule, diffs []netpol.Difference) []drift.Finding {
 		if d.Direction == "ingress" || subject.Kind == "" {
 			subject = d.Destination
 		}
-		key := strings.Join([]string{d.Severity, d.Direction, subject.String(), strings.Join(d.DevPolicies, ","), strings.Join(d.ProdPolicies, ",")}, "|")
+		key := strings.Join([]string{d.Severity.String(), d.Direction, subject.String(), strings.Join(d.DevPolicies, ","), strings.Join(d.ProdPolicies, ",")}, "|")
 		g, ok := index[key]
 		if !ok {
 			g = &connectionGroup{severity: d.Severity, direction: d.Direction, subject: subject, devPolicies: d.DevPolicies, prodPolicies: d.ProdPolicies}
@@ -151,7 +145,7 @@ func groupConnections(r *Rule, diffs []netpol.Difference) []drift.Finding {
 	for _, g := range groups {
 		id := drift.ObjectID{Group: workloadGroup(g.subject.Kind), Kind: g.subject.Kind, Namespace: g.subject.Namespace, Name: g.subject.Name}
 		f := r.NewFinding(id, drift.FindingChanged, g.message())
-		f.Severity = severityAtMost(g.severity, r.Severity)
+		f.Severity = g.severity.AtMost(r.Severity)
 		for _, d := range g.diffs {
 			peer, verb := d.Destination, "to"
 			if g.direction == "ingress" {
@@ -159,7 +153,7 @@ func groupConnections(r *Rule, diffs []netpol.Difference) []drift.Finding {
 			}
 			allowed, denied := "allowed on "+d.Port, "denied"
 			dev, prod := any(allowed), any(denied)
-			if d.Severity != netpol.SeverityBlock {
+			if d.Severity != drift.SeverityBlock {
 				dev, prod = denied, allowed
 			}
 			f.Fields = append(f.Fields, drift.FieldDiff{Path: fmt.Sprintf("%s %s %s", g.direction, verb, peer), Dev: dev, Prod: prod})
@@ -181,7 +175,7 @@ func (g *connectionGroup) message() string {
 		}
 		return env + " policies " + strings.Join(ps, ", ")
 	}
-	if g.severity == netpol.SeverityBlock {
+	if g.severity == drift.SeverityBlock {
 		return fmt.Sprintf("dev allows %s traffic that prod denies, with %d %s (%s; %s): a test on dev cannot see what prod will refuse",
 			g.direction, n, peers, policies("prod", g.prodPolicies), policies("dev", g.devPolicies))
 	}

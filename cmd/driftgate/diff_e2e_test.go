@@ -81,7 +81,7 @@ func TestDiffRealWorkloadsOnBothClusters(t *testing.T) {
 	var got []string
 	for _, f := range res.Findings {
 		for _, d := range f.Fields {
-			got = append(got, f.Severity+" "+f.Rule+" "+f.Object.String()+" "+d.Path+" "+d.DevString())
+			got = append(got, f.Severity.String()+" "+f.Rule+" "+f.Object.String()+" "+d.Path+" "+d.DevString())
 			if prod, _ := d.Prod.(string); !strings.Contains(prod, "microservices-demo/frontend:") {
 				t.Errorf("prod value %q is not the manifest's image", d.Prod)
 			}

@@ -6,32 +6,11 @@ package leftover
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
 	"github.com/driftgate/driftgate/drift"
 )
-
-// DefaultManual are field managers that mean a person changed the object:
-// kubectl's imperative commands, client-side apply run by hand, dashboards.
-var DefaultManual = []string{
-	"kubectl", "kubectl-*", "kubectl-client-side-apply", "k9s", "*lens*", "*dashboard*", "Mozilla",
-}
-
-// DefaultTrusted are deploy tools and controllers whose writes are the
-// intended state, even where a manual pattern would match.
-var DefaultTrusted = []string{
-	"helm", "argocd-controller", "argocd-application-controller", "argocd-server",
-	"kustomize-controller", "helm-controller", "flux*", "kapp", "kpt", "pulumi-kubernetes*",
-	"terraform-provider-kubernetes", "kube-controller-manager", "kube-scheduler", "kubelet",
-}
-
-// Options configure which managers count as manual.
-type Options struct {
-	Manual  []string // globs; default DefaultManual
-	Trusted []string // globs, winning over Manual; default DefaultTrusted
-}
 
 // Problem is one leftover or manual change on dev.
 type Problem struct {
@@ -42,30 +21,11 @@ type Problem struct {
 	Message string
 }
 
-func (o Options) isManual(manager string) bool {
-	manual, trusted := o.Manual, o.Trusted
-	if manual == nil {
-		manual = DefaultManual
-	}
-	if trusted == nil {
-		trusted = DefaultTrusted
-	}
-	return matchAny(manual, manager) && !matchAny(trusted, manager)
-}
-
-func matchAny(globs []string, s string) bool {
-	for _, g := range globs {
-		if ok, _ := path.Match(g, s); ok || strings.EqualFold(g, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // Check examines dev's side of every pair. An object is judged through its
 // controlling owner when the owner is in the snapshot; an owned object
-// whose owner is gone is itself a leftover.
-func Check(pairs []drift.Pair, opts Options) []Problem {
+// whose owner is gone is itself a leftover. Managers says which field
+// managers mean a change by hand.
+func Check(pairs []drift.Pair, managers drift.Managers) []Problem {
 	present := map[ownerKey]bool{}
 	for _, p := range pairs {
 		if p.Dev != nil {
@@ -90,7 +50,7 @@ func Check(pairs []drift.Pair, opts Options) []Problem {
 				continue // judged through its owner
 			}
 		}
-		manual := manualManagers(dev, opts)
+		manual := manualManagers(dev, managers)
 		switch {
 		case p.Prod == nil:
 			out = append(out, Problem{Object: p.ID, Kind: drift.FindingExtraInDev, Manual: manual, Message: leftoverMessage(dev, manual)})
@@ -105,10 +65,10 @@ type ownerKey struct{ group, kind, namespace, name string }
 
 // manualManagers are the manual managers that own fields of the object
 // itself (status written by hand is not a deploy-time difference).
-func manualManagers(o *drift.Object, opts Options) []drift.Manager {
+func manualManagers(o *drift.Object, managers drift.Managers) []drift.Manager {
 	var out []drift.Manager
 	for _, m := range o.Provenance.Managers {
-		if m.Subresource == "status" || !opts.isManual(m.Manager) {
+		if m.Subresource == "status" || !managers.IsManual(m.Manager) {
 			continue
 		}
 		out = append(out, m)

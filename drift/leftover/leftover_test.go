@@ -3,6 +3,7 @@ package leftover
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,7 +59,7 @@ func TestCheck(t *testing.T) {
 		pair(object(t, "", "Pod", "a", "shell", bare), nil),
 		pair(nil, object(t, "apps", "Deployment", "a", "prod-only", argo)),
 	}
-	got := summary(Check(pairs, Options{}))
+	got := summary(Check(pairs, drift.Managers{}))
 	want := []string{
 		"extra-in-dev a/Deployment.apps/debug: exists only in dev, made by hand (kubectl-create): a leftover that can make dev look healthy; delete it from dev or deploy it to prod",
 		"changed a/Deployment.apps/api: changed by hand on dev: kubectl-edit (update) owns spec.template.spec.containers[name=app].image; redeploy it with the deploy tool",
@@ -71,7 +72,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	// A team that deploys with kubectl apply from CI trusts it.
-	got = summary(Check(pairs[2:3], Options{Trusted: []string{"kubectl-edit"}}))
+	got = summary(Check(pairs[2:3], drift.Managers{Trusted: []string{"kubectl-edit"}}))
 	if len(got) != 0 {
 		t.Errorf("trusted manager still reported: %v", got)
 	}
@@ -94,7 +95,7 @@ func TestRealManualApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &s.Objects[0]
-	ps := Check([]drift.Pair{{ID: o.ID(), Dev: o, Prod: o}}, Options{})
+	ps := Check([]drift.Pair{{ID: o.ID(), Dev: o, Prod: o}}, drift.Managers{})
 	if len(ps) != 1 || ps[0].Kind != drift.FindingChanged || len(ps[0].Manual) != 1 || ps[0].Manual[0].Manager != "kubectl-client-side-apply" {
 		t.Fatalf("problems: %+v", ps)
 	}
@@ -103,5 +104,45 @@ func TestRealManualApply(t *testing.T) {
 	}
 	if o.Provenance.LastApplied {
 		t.Log("last-applied present") // the check does not depend on it
+	}
+}
+
+// TestManualManagersKeepPaths proves the snapshot and the check agree on
+// which managers are manual: every manager the check calls manual, by
+// default or by a rule set's own list, has the paths it changed kept in the
+// snapshot's provenance, so the finding can name them.
+func TestManualManagersKeepPaths(t *testing.T) {
+	t.Parallel()
+	entry := func(manager string) string {
+		return `
+  - manager: ` + manager + `
+    operation: Update
+    fieldsType: FieldsV1
+    fieldsV1: {"f:data": {"f:` + manager + `": {}}}`
+	}
+	names := []string{"kubectl-edit", "Mozilla", "OpenLens", "kubernetes-dashboard", "k9s", "deploy-script", "Go-http-client"}
+	manifest := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: a\n  managedFields:"
+	for _, n := range names {
+		manifest += entry(n)
+	}
+	file := filepath.Join(t.TempDir(), "cm.yaml")
+	if err := os.WriteFile(file, []byte(manifest+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := drift.SnapshotFromManifests([]string{file}, drift.ManifestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &s.Objects[0]
+	for _, managers := range []drift.Managers{{}, {Manual: []string{"deploy-*", "Go-*"}}, {Manual: []string{"*"}, Trusted: []string{}}} {
+		ps := Check([]drift.Pair{{ID: o.ID(), Dev: o, Prod: o}}, managers)
+		if len(ps) != 1 || len(ps[0].Manual) == 0 {
+			t.Fatalf("managers %+v: problems %+v", managers, ps)
+		}
+		for _, m := range ps[0].Manual {
+			if want := []string{"data." + m.Manager}; !slices.Equal(m.Paths, want) {
+				t.Errorf("managers %+v: %s is judged manual, but the snapshot kept paths %q, want %q", managers, m.Manager, m.Paths, want)
+			}
+		}
 	}
 }

@@ -88,10 +88,7 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: unrelated, namespace: shop}
 `)
-	env, err := Build(objs)
-	if err != nil {
-		t.Fatalf("Build: %v", err)
-	}
+	env := mustBuild(t, objs, "")
 	want := []Workload{
 		{Namespace: "default", Kind: "Pod", Name: "debug", Labels: map[string]string{"run": "debug"}},
 		{Namespace: "kube-system", Kind: "DaemonSet", Name: "agent", Labels: map[string]string{"app": "agent"}},
@@ -116,10 +113,7 @@ metadata: {name: unrelated, namespace: shop}
 // the name label the API server adds.
 func TestBuildNamespaces(t *testing.T) {
 	t.Parallel()
-	env, err := Build([]map[string]any{namespace("shop", "team=payments")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := mustBuild(t, []map[string]any{namespace("shop", "team=payments")}, "")
 	tests := []struct {
 		ns   string
 		want map[string]string
@@ -148,18 +142,12 @@ spec:
   - {name: dns, port: 53, protocol: UDP, targetPort: 53}
   - {name: dns-tcp, port: 53, protocol: TCP, targetPort: dns-tcp}`)
 
-	env, err := Build(dnsObjects())
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := mustBuild(t, dnsObjects(), "")
 	if diff := cmp.Diff(map[string]bool{"kube-system/Deployment/coredns": true}, env.dns); diff != "" {
 		t.Errorf("DNS workloads (-want +got):\n%s", diff)
 	}
 
-	env, err = Build(svc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env = mustBuild(t, svc, "")
 	want := []Workload{{
 		Namespace: "kube-system", Kind: "Service", Name: "kube-dns",
 		Labels: map[string]string{"k8s-app": "kube-dns"},
@@ -197,7 +185,7 @@ func TestBuildErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			objs := yamlObjects(t, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: shop}\nspec: "+tc.spec)
+			objs := yamlObjects(t, policyDoc("shop", "bad", tc.spec))
 			_, err := Build(objs)
 			if err == nil {
 				t.Fatalf("Build accepted %s", tc.spec)

@@ -7,15 +7,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/driftgate/driftgate/drift"
 )
 
-// Severities and directions of a Difference.
+// Directions of a Difference.
 const (
-	// SeverityBlock marks traffic dev allows and prod denies: testing on dev
-	// would succeed where prod fails.
-	SeverityBlock = "block"
-	// SeverityWarn marks traffic dev denies and prod allows: dev is stricter.
-	SeverityWarn = "warn"
 	// DirectionEgress says the source's egress policies decided it.
 	DirectionEgress = "egress"
 	// DirectionIngress says the destination's ingress policies decided it.
@@ -65,9 +62,10 @@ func (e Endpoint) describe() string {
 // Difference is connectivity one environment allows and the other denies,
 // for one source and destination, over the ports that differ the same way.
 type Difference struct {
-	// Severity is SeverityBlock when dev allows what prod denies and
-	// SeverityWarn when dev denies what prod allows.
-	Severity string `json:"severity"`
+	// Severity is drift.SeverityBlock when dev allows what prod denies
+	// (testing on dev would succeed where prod fails) and drift.SeverityWarn
+	// when dev denies what prod allows (dev is stricter).
+	Severity drift.Severity `json:"severity"`
 	// Direction is where the denying environment stops the traffic: egress
 	// of the source, or (when egress lets it out) ingress of the destination.
 	Direction   string   `json:"direction"`
@@ -243,17 +241,17 @@ func (w *worker) comparePair(s, d int, egSame, inSame bool, out []Difference) []
 	// block: dev allows, prod denies.
 	copy(w.diff, w.devA)
 	w.diff.andNot(w.prodA)
-	out = w.split(SeverityBlock, w.dev, w.prod, w.prodE, s, d, out)
+	out = w.split(drift.SeverityBlock, w.dev, w.prod, w.prodE, s, d, out)
 	// warn: prod allows, dev denies.
 	copy(w.diff, w.prodA)
 	w.diff.andNot(w.devA)
-	return w.split(SeverityWarn, w.prod, w.dev, w.devE, s, d, out)
+	return w.split(drift.SeverityWarn, w.prod, w.dev, w.devE, s, d, out)
 }
 
 // split turns the ports in w.diff, which allowing lets through and denying
 // does not, into an egress finding (ports denying's egress refuses) and an
 // ingress finding (the rest, refused by denying's ingress).
-func (w *worker) split(severity string, allowing, denying *compiled, denyingE bitset, s, d int, out []Difference) []Difference {
+func (w *worker) split(severity drift.Severity, allowing, denying *compiled, denyingE bitset, s, d int, out []Difference) []Difference {
 	if w.diff.empty() {
 		return out
 	}
@@ -283,7 +281,7 @@ func (w *worker) split(severity string, allowing, denying *compiled, denyingE bi
 			Destination: w.u.eps[d],
 			Port:        w.format(w.part),
 		}
-		if severity == SeverityBlock {
+		if severity == drift.SeverityBlock {
 			diff.DevPolicies, diff.ProdPolicies = allowPols, denyPols
 		} else {
 			diff.DevPolicies, diff.ProdPolicies = denyPols, allowPols
@@ -329,7 +327,7 @@ func (c *compiled) allowedBy(dir string, s, d int, ports, tmp bitset) ([]string,
 // of thousands of findings.
 func message(d Difference, src, dst string, allowIso bool, allowPols, denyPols []string) string {
 	allowing, denying := "dev", "prod"
-	if d.Severity == SeverityWarn {
+	if d.Severity == drift.SeverityWarn {
 		allowing, denying = "prod", "dev"
 	}
 	pod := src

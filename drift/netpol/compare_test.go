@@ -33,222 +33,125 @@ func TestCompareEquivalent(t *testing.T) {
 	}{
 		{
 			name: "rules reordered",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-  - {from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: 80}]}
-  - {from: [{namespaceSelector: {matchLabels: {ns: "y"}}}], ports: [{port: 81, protocol: UDP}]}`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-  - {from: [{namespaceSelector: {matchLabels: {ns: "y"}}}], ports: [{port: 81, protocol: UDP}]}
-  - {from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: 80}]}`,
+			dev: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress:
+- {from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: 80}]}
+- {from: [{namespaceSelector: {matchLabels: {ns: "y"}}}], ports: [{port: 81, protocol: UDP}]}`),
+			prod: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress:
+- {from: [{namespaceSelector: {matchLabels: {ns: "y"}}}], ports: [{port: 81, protocol: UDP}]}
+- {from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: 80}]}`),
 		},
 		{
 			name: "matchLabels and matchExpressions In",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchExpressions: [{key: pod, operator: In, values: [a]}]}
-  ingress: [{from: [{podSelector: {matchExpressions: [{key: pod, operator: In, values: [b]}]}}]}]`,
+			dev: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {matchExpressions: [{key: pod, operator: In, values: [a]}]}
+ingress: [{from: [{podSelector: {matchExpressions: [{key: pod, operator: In, values: [b]}]}}]}]`),
 		},
 		{
 			name: "duplicate peers",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-  - from:
-    - podSelector: {matchLabels: {pod: b}}
-    - podSelector: {matchLabels: {pod: b}}
-  - from:
-    - podSelector: {matchLabels: {pod: b}}`,
+			dev: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress:
+- from:
+  - podSelector: {matchLabels: {pod: b}}
+  - podSelector: {matchLabels: {pod: b}}
+- from:
+  - podSelector: {matchLabels: {pod: b}}`),
 		},
 		{
 			name: "ports merged in one rule or split over two",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{from: [{podSelector: {}}], ports: [{port: 80}, {port: 443}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  ingress:
-  - {from: [{podSelector: {}}], ports: [{port: 443}]}
-  - {from: [{podSelector: {}}], ports: [{port: 80}]}`,
+			dev: policyDoc("x", "p", `
+podSelector: {}
+ingress: [{from: [{podSelector: {}}], ports: [{port: 80}, {port: 443}]}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {}
+ingress:
+- {from: [{podSelector: {}}], ports: [{port: 443}]}
+- {from: [{podSelector: {}}], ports: [{port: 80}]}`),
 		},
 		{
 			name: "named port and its number",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{ports: [{port: serve-80-tcp}, {port: serve-81-udp, protocol: UDP}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{ports: [{port: 80}, {port: 81, protocol: UDP}]}]`,
+			dev: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{ports: [{port: serve-80-tcp}, {port: serve-81-udp, protocol: UDP}]}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{ports: [{port: 80}, {port: 81, protocol: UDP}]}]`),
 		},
 		{
 			name: "policyTypes written out or defaulted",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{podSelector: {}}]}]
-  egress: [{to: [{podSelector: {}}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  policyTypes: [Ingress, Egress]
-  ingress: [{from: [{podSelector: {}}]}]
-  egress: [{to: [{podSelector: {}}]}]`,
+			dev: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{podSelector: {}}]}]
+egress: [{to: [{podSelector: {}}]}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+policyTypes: [Ingress, Egress]
+ingress: [{from: [{podSelector: {}}]}]
+egress: [{to: [{podSelector: {}}]}]`),
 		},
 		{
 			name: "one policy or two with different names",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: all-in-one, namespace: x}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress, Egress]
-  ingress: [{from: [{podSelector: {}}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-all, namespace: x}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress, Egress]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: same-namespace, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{from: [{podSelector: {}}]}]`,
+			dev: policyDoc("x", "all-in-one", `
+podSelector: {}
+policyTypes: [Ingress, Egress]
+ingress: [{from: [{podSelector: {}}]}]`),
+			prod: policyDoc("x", "deny-all", `
+podSelector: {}
+policyTypes: [Ingress, Egress]`) + policyDoc("x", "same-namespace", `
+podSelector: {}
+ingress: [{from: [{podSelector: {}}]}]`),
 		},
 		{
 			name: "a port range and the same ports listed",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{ports: [{port: 5000, endPort: 5002}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{ports: [{port: 5001}, {port: 5000, protocol: TCP}, {port: 5002}]}]`,
+			dev: policyDoc("x", "p", `
+podSelector: {}
+ingress: [{ports: [{port: 5000, endPort: 5002}]}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {}
+ingress: [{ports: [{port: 5001}, {port: 5000, protocol: TCP}, {port: 5002}]}]`),
 		},
 		{
 			name: "ipBlock except and the equivalent smaller block",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  policyTypes: [Egress]
-  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.128.0.0/9]}}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  policyTypes: [Egress]
-  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/9}}]}]`,
+			dev: policyDoc("x", "p", `
+podSelector: {}
+policyTypes: [Egress]
+egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.128.0.0/9]}}]}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {}
+policyTypes: [Egress]
+egress: [{to: [{ipBlock: {cidr: 10.0.0.0/9}}]}]`),
 		},
 		{
 			name: "empty from list and absent from",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{from: [], ports: []}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{}]`,
+			dev: policyDoc("x", "p", `
+podSelector: {}
+ingress: [{from: [], ports: []}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {}
+ingress: [{}]`),
 		},
 		{
 			name: "empty namespaceSelector with or without an empty podSelector",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{from: [{namespaceSelector: {}}]}]`,
-			prod: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{from: [{namespaceSelector: {}, podSelector: {}}]}]`,
+			dev: policyDoc("x", "p", `
+podSelector: {}
+ingress: [{from: [{namespaceSelector: {}}]}]`),
+			prod: policyDoc("x", "p", `
+podSelector: {}
+ingress: [{from: [{namespaceSelector: {}, podSelector: {}}]}]`),
 		},
 		{
-			name: "a workload only dev has is out of scope",
-			dev: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny, namespace: x}
-spec: {podSelector: {matchLabels: {pod: c}}}`,
+			name:     "a workload only dev has is out of scope",
+			dev:      policyDoc("x", "deny", `{podSelector: {matchLabels: {pod: c}}}`),
 			devExtra: []map[string]any{deployment("x", "c", "pod=c")},
 		},
 	}
@@ -310,13 +213,9 @@ func TestCompareFindings(t *testing.T) {
 		},
 		{
 			name: "dev stricter is a warning",
-			devPolicy: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-b, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`,
+			devPolicy: policyDoc("x", "a-from-b", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`),
 			want: []Difference{
 				{Severity: "warn", Direction: "ingress", Source: epXA, Destination: epXA, Port: "any", DevPolicies: []string{"x/a-from-b"}},
 				{Severity: "warn", Direction: "ingress", Source: epYA, Destination: epXA, Port: "any", DevPolicies: []string{"x/a-from-b"}},
@@ -347,26 +246,18 @@ spec:
 		},
 		{
 			name: "separate peers on dev, one combined peer on prod",
-			devPolicy: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-  - from:
-    - namespaceSelector: {matchLabels: {ns: "y"}}
-    - podSelector: {matchLabels: {pod: b}}`,
-			prodPoly: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-  - from:
-    - namespaceSelector: {matchLabels: {ns: "y"}}
-      podSelector: {matchLabels: {pod: b}}`,
+			devPolicy: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress:
+- from:
+  - namespaceSelector: {matchLabels: {ns: "y"}}
+  - podSelector: {matchLabels: {pod: b}}`),
+			prodPoly: policyDoc("x", "p", `
+podSelector: {matchLabels: {pod: a}}
+ingress:
+- from:
+  - namespaceSelector: {matchLabels: {ns: "y"}}
+    podSelector: {matchLabels: {pod: b}}`),
 			want: []Difference{
 				{Severity: "block", Direction: "ingress", Source: epXB, Destination: epXA, Port: "any", DevPolicies: []string{"x/p"}, ProdPolicies: []string{"x/p"}},
 				{Severity: "block", Direction: "ingress", Source: epYA, Destination: epXA, Port: "any", DevPolicies: []string{"x/p"}, ProdPolicies: []string{"x/p"}},
@@ -401,36 +292,18 @@ spec:
 		},
 		{
 			name: "prod denies at egress before ingress, naming the policies that allow the differing ports",
-			devPolicy: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: b}}
-  policyTypes: [Egress]
-  egress: [{ports: [{port: 80}]}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: tls, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: b}}
-  policyTypes: [Egress]
-  egress: [{ports: [{port: 443}]}]`,
-			prodPoly: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-egress, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: b}}
-  policyTypes: [Egress]
-  egress: [{ports: [{port: 80}], to: [{podSelector: {}}]}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-ingress, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}`,
+			devPolicy: policyDoc("x", "web", `
+podSelector: {matchLabels: {pod: b}}
+policyTypes: [Egress]
+egress: [{ports: [{port: 80}]}]`) + policyDoc("x", "tls", `
+podSelector: {matchLabels: {pod: b}}
+policyTypes: [Egress]
+egress: [{ports: [{port: 443}]}]`),
+			prodPoly: policyDoc("x", "deny-egress", `
+podSelector: {matchLabels: {pod: b}}
+policyTypes: [Egress]
+egress: [{ports: [{port: 80}], to: [{podSelector: {}}]}]`) + policyDoc("x", "deny-ingress", `
+podSelector: {matchLabels: {pod: a}}`),
 			// In prod x/b may send TCP 80 to pods of x only, and x/a accepts
 			// nothing; in dev x/b sends TCP 80 and 443 anywhere. Where prod's
 			// egress already refuses, the finding is egress; where egress lets
@@ -469,21 +342,13 @@ spec:
 	}
 }
 
-const frontendOnly = `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-frontend, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{podSelector: {matchLabels: {role: frontend}}}]}]`
+var frontendOnly = policyDoc("x", "a-from-frontend", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{podSelector: {matchLabels: {role: frontend}}}]}]`)
 
-const paymentsOnly = `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-payments, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{namespaceSelector: {matchLabels: {team: payments}}}]}]`
+var paymentsOnly = policyDoc("x", "a-from-payments", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{namespaceSelector: {matchLabels: {team: payments}}}]}]`)
 
 // egressTo lets x/a reach only cidr minus except.
 func egressTo(cidr string, except ...string) string {
@@ -491,25 +356,17 @@ func egressTo(cidr string, except ...string) string {
 	if len(except) > 0 {
 		ex = fmt.Sprintf(", except: [%s]", except[0])
 	}
-	return fmt.Sprintf(`
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: out, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  policyTypes: [Egress]
-  egress: [{to: [{ipBlock: {cidr: %s%s}}]}]`, cidr, ex)
+	return policyDoc("x", "out", fmt.Sprintf(`
+podSelector: {matchLabels: {pod: a}}
+policyTypes: [Egress]
+egress: [{to: [{ipBlock: {cidr: %s%s}}]}]`, cidr, ex))
 }
 
 // fromBOnPorts lets x/a accept only x/b on the given ports entries.
 func fromBOnPorts(ports string) string {
-	return fmt.Sprintf(`
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}], ports: [%s]}]`, ports)
+	return policyDoc("x", "p", fmt.Sprintf(`
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}], ports: [%s]}]`, ports))
 }
 
 // dnsObjects adds cluster DNS to the probe fixture, found through the
@@ -541,25 +398,16 @@ func clusterDNS() []map[string]any {
 
 // defaultDenyWithDNS is the common prod lockdown: namespace x may only
 // resolve names.
-const defaultDenyWithDNS = `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: default-deny-egress, namespace: x}
-spec:
-  podSelector: {}
-  policyTypes: [Egress]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-dns, namespace: x}
-spec:
-  podSelector: {}
-  policyTypes: [Egress]
-  egress:
-  - to:
-    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
-      podSelector: {matchLabels: {k8s-app: kube-dns}}
-    ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]`
+var defaultDenyWithDNS = policyDoc("x", "default-deny-egress", `
+podSelector: {}
+policyTypes: [Egress]`) + policyDoc("x", "allow-dns", `
+podSelector: {}
+policyTypes: [Egress]
+egress:
+- to:
+  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+    podSelector: {matchLabels: {k8s-app: kube-dns}}
+  ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]`)
 
 // TestCompareDefaultDenyWithDNS checks the headline scenario: prod locks
 // namespace x down to DNS, dev has no policy. Every other connection out of x
@@ -655,10 +503,7 @@ func TestIPv6OnlyWhenUsed(t *testing.T) {
 		}
 		return out
 	}
-	denyEgress := `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny, namespace: x}
-spec: {podSelector: {}, policyTypes: [Egress]}`
+	denyEgress := policyDoc("x", "deny", `{podSelector: {}, policyTypes: [Egress]}`)
 	externals := func(ds []Difference) []string {
 		var out []string
 		for _, d := range ds {
@@ -672,14 +517,9 @@ spec: {podSelector: {}, policyTypes: [Egress]}`
 	if diff := cmp.Diff([]string{"0.0.0.0/0"}, got); diff != "" {
 		t.Errorf("IPv4-only (-want +got):\n%s", diff)
 	}
-	v6Block := denyEgress + `
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: v6, namespace: "y"}
-spec:
-  podSelector: {}
-  egress: [{to: [{ipBlock: {cidr: "2001:db8::/32"}}]}]`
+	v6Block := denyEgress + policyDoc("y", "v6", `
+podSelector: {}
+egress: [{to: [{ipBlock: {cidr: "2001:db8::/32"}}]}]`)
 	got = externals(Compare(mustBuild(t, ipv4Only(), ""), mustBuild(t, ipv4Only(), v6Block)))
 	if diff := cmp.Diff([]string{"0.0.0.0/0", "::/0 except 2001:db8::/32", "2001:db8::/32"}, got); diff != "" {
 		t.Errorf("with an IPv6 ipBlock (-want +got):\n%s", diff)

@@ -87,96 +87,64 @@ func TestConnectivity(t *testing.T) {
 			want: map[string]string{},
 		},
 		{
-			name: "default deny ingress isolates every pod of its namespace",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny, namespace: x}
-spec: {podSelector: {}}`,
-			want: merge(from(xa, "none", all...), from(xb, "none", all...)),
+			name:     "default deny ingress isolates every pod of its namespace",
+			policies: policyDoc("x", "deny", `{podSelector: {}}`),
+			want:     merge(from(xa, "none", all...), from(xb, "none", all...)),
 		},
 		{
 			name: "podSelector peer means the policy's own namespace",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-b, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`,
+			policies: policyDoc("x", "a-from-b", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]`),
 			want: from(xa, "none", xa, ya, yb, v4, v6),
 		},
 		{
 			name: "namespaceSelector peer means every pod of the namespaces",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-y, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]`,
+			policies: policyDoc("x", "a-from-y", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]`),
 			want: from(xa, "none", xa, xb, v4, v6),
 		},
 		{
 			name: "namespaceSelector and podSelector in one peer intersect",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-y-b, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-  - from:
-    - namespaceSelector: {matchLabels: {ns: "y"}}
-      podSelector: {matchLabels: {pod: b}}`,
+			policies: policyDoc("x", "a-from-y-b", `
+podSelector: {matchLabels: {pod: a}}
+ingress:
+- from:
+  - namespaceSelector: {matchLabels: {ns: "y"}}
+    podSelector: {matchLabels: {pod: b}}`),
 			want: from(xa, "none", xa, xb, ya, v4, v6),
 		},
 		{
 			name: "namespaceSelector and podSelector as two peers unite",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-from-y-or-b, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-  - from:
-    - namespaceSelector: {matchLabels: {ns: "y"}}
-    - podSelector: {matchLabels: {pod: b}}`,
+			policies: policyDoc("x", "a-from-y-or-b", `
+podSelector: {matchLabels: {pod: a}}
+ingress:
+- from:
+  - namespaceSelector: {matchLabels: {ns: "y"}}
+  - podSelector: {matchLabels: {pod: b}}`),
 			want: from(xa, "none", xa, v4, v6),
 		},
 		{
 			name: "named ingress port resolves against the selected pod",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web, namespace: x}
-spec:
-  podSelector: {}
-  ingress: [{ports: [{port: serve-80-tcp}]}]`,
+			policies: policyDoc("x", "web", `
+podSelector: {}
+ingress: [{ports: [{port: serve-80-tcp}]}]`),
 			want: merge(from(xa, "TCP/80", all...), from(xb, "TCP/8080", all...)),
 		},
 		{
 			name: "named port needs the container port's protocol",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: web-udp, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{ports: [{port: serve-80-tcp, protocol: UDP}]}]`,
+			policies: policyDoc("x", "web-udp", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{ports: [{port: serve-80-tcp, protocol: UDP}]}]`),
 			want: from(xa, "none", all...),
 		},
 		{
 			name: "named egress port resolves against the destination pod",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: out-web, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  policyTypes: [Egress]
-  egress: [{ports: [{port: serve-80-tcp}]}]`,
+			policies: policyDoc("x", "out-web", `
+podSelector: {matchLabels: {pod: a}}
+policyTypes: [Egress]
+egress: [{ports: [{port: serve-80-tcp}]}]`),
 			want: merge(
 				to(xa, "TCP/80", xa, ya),
 				to(xa, "TCP/8080", xb, yb),
@@ -185,113 +153,72 @@ spec:
 		},
 		{
 			name: "endPort allows a range",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: range, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{ports: [{port: 5000, endPort: 5010}]}]`,
+			policies: policyDoc("x", "range", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{ports: [{port: 5000, endPort: 5010}]}]`),
 			want: from(xa, "TCP/5000-5010", all...),
 		},
 		{
 			name: "protocols are distinct and a port-less entry means every port",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: protos, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{ports: [{protocol: SCTP, port: 80}, {protocol: UDP}]}]`,
+			policies: policyDoc("x", "protos", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{ports: [{protocol: SCTP, port: 80}, {protocol: UDP}]}]`),
 			want: from(xa, "UDP/1-65535, SCTP/80", all...),
 		},
 		{
 			name: "rules of a direction missing from policyTypes are ignored",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: egress-only, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  policyTypes: [Egress]
-  egress: [{}]
-  ingress: [{from: [{podSelector: {matchLabels: {pod: nobody}}}]}]`,
+			policies: policyDoc("x", "egress-only", `
+podSelector: {matchLabels: {pod: a}}
+policyTypes: [Egress]
+egress: [{}]
+ingress: [{from: [{podSelector: {matchLabels: {pod: nobody}}}]}]`),
 			want: map[string]string{},
 		},
 		{
 			name: "egress rules without policyTypes isolate both directions",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: defaulted, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  egress: [{to: [{podSelector: {}}]}]`,
+			policies: policyDoc("x", "defaulted", `
+podSelector: {matchLabels: {pod: a}}
+egress: [{to: [{podSelector: {}}]}]`),
 			want: merge(from(xa, "none", all...), to(xa, "none", ya, yb, v4, v6)),
 		},
 		{
 			name: "an empty egress list without policyTypes isolates ingress only",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: empty-egress, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  egress: []`,
+			policies: policyDoc("x", "empty-egress", `
+podSelector: {matchLabels: {pod: a}}
+egress: []`),
 			want: from(xa, "none", all...),
 		},
 		{
 			name: "ipBlock except carves an atom out of the block",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: ten, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  policyTypes: [Egress]
-  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]}]`,
+			policies: policyDoc("x", "ten", `
+podSelector: {matchLabels: {pod: a}}
+policyTypes: [Egress]
+egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]}]`),
 			// The atoms are 0.0.0.0/0 except 10.0.0.0/8, 10.0.0.0/8 except
 			// 10.1.0.0/16, 10.1.0.0/16 and ::/0.
 			want: to(xa, "none", xa, xb, ya, yb, "0.0.0.0/0 except 10.0.0.0/8", "10.1.0.0/16", v6),
 		},
 		{
 			name: "ipBlock never matches pods",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: world, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0}}]}]`,
+			policies: policyDoc("x", "world", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0}}]}]`),
 			want: from(xa, "none", xa, xb, ya, yb, v6),
 		},
 		{
 			name: "matchExpressions NotIn and Exists",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: exprs, namespace: x}
-spec:
-  podSelector: {matchExpressions: [{key: pod, operator: NotIn, values: [a]}]}
-  ingress: [{from: [{podSelector: {matchExpressions: [{key: pod, operator: Exists}]}}]}]`,
+			policies: policyDoc("x", "exprs", `
+podSelector: {matchExpressions: [{key: pod, operator: NotIn, values: [a]}]}
+ingress: [{from: [{podSelector: {matchExpressions: [{key: pod, operator: Exists}]}}]}]`),
 			want: from(xb, "none", ya, yb, v4, v6),
 		},
 		{
 			name: "policies selecting a pod unite their rules",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: from-b, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: 80}]}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: from-y, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}], ports: [{port: 81, protocol: UDP}]}]`,
+			policies: policyDoc("x", "from-b", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: 80}]}]`) + policyDoc("x", "from-y", `
+podSelector: {matchLabels: {pod: a}}
+ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}], ports: [{port: 81, protocol: UDP}]}]`),
 			want: merge(
 				from(xa, "TCP/80", xb),
 				from(xa, "UDP/81", ya, yb),
@@ -300,21 +227,12 @@ spec:
 		},
 		{
 			name: "egress and ingress must both allow",
-			policies: `
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: a-out, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  policyTypes: [Egress]
-  egress: [{to: [{podSelector: {matchLabels: {pod: b}}}]}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: b-in, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: b}}
-  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]`,
+			policies: policyDoc("x", "a-out", `
+podSelector: {matchLabels: {pod: a}}
+policyTypes: [Egress]
+egress: [{to: [{podSelector: {matchLabels: {pod: b}}}]}]`) + policyDoc("x", "b-in", `
+podSelector: {matchLabels: {pod: b}}
+ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]`),
 			want: merge(
 				to(xa, "none", xa, ya, yb, v4, v6, xb),
 				from(xb, "none", xb, v4, v6),

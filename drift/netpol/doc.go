@@ -6,7 +6,8 @@
 // policy text selects differently labelled pods. So Compare evaluates, for
 // every pair of endpoints, which protocols and ports each environment allows,
 // and reports only where the allowed sets differ: dev allowing what prod
-// denies is "block", dev denying what prod allows is "warn".
+// denies is drift.SeverityBlock, dev denying what prod allows is
+// drift.SeverityWarn.
 //
 // The model follows the Kubernetes API semantics:
 //   - a policy selects pods of its own namespace by spec.podSelector;

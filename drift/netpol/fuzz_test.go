@@ -27,10 +27,7 @@ func FuzzBuild(f *testing.F) {
 		if err != nil {
 			return
 		}
-		base, err := Build(probeObjects())
-		if err != nil {
-			t.Fatal(err)
-		}
+		base := mustBuild(t, probeObjects(), "")
 		Compare(env, base)
 		Compare(base, env)
 		if got := Compare(env, env); len(got) != 0 {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/driftgate/driftgate/drift"
 )
 
 // genSpec sizes a generated environment.
@@ -307,18 +309,12 @@ func TestCompareMatchesReference(t *testing.T) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()
 			objs := generate(seed, genSpec{namespaces: 3, perNS: 8, policiesPerNS: 8})
-			prod, err := Build(objs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dev, err := Build(perturb(seed, 6, generate(seed, genSpec{namespaces: 3, perNS: 8, policiesPerNS: 8})))
-			if err != nil {
-				t.Fatal(err)
-			}
+			prod := mustBuild(t, objs, "")
+			dev := mustBuild(t, perturb(seed, 6, generate(seed, genSpec{namespaces: 3, perNS: 8, policiesPerNS: 8})), "")
 			u := newUniverse(dev, prod)
 			got := map[string]string{}
 			for _, d := range Compare(dev, prod) {
-				got[d.Source.String()+" -> "+d.Destination.String()+" "+d.Severity] += d.Port + ";"
+				got[d.Source.String()+" -> "+d.Destination.String()+" "+d.Severity.String()] += d.Port + ";"
 			}
 			endpoint := func(env *Environment, i int) refEndpoint {
 				if i < u.n {
@@ -413,19 +409,13 @@ func (ps *portSpace) parse(s string) bitset {
 func TestCompareSymmetric(t *testing.T) {
 	t.Parallel()
 	g := genSpec{namespaces: 6, perNS: 30, policiesPerNS: 10}
-	prod, err := Build(generate(42, g))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := Build(perturb(42, 20, generate(42, g)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prod := mustBuild(t, generate(42, g), "")
+	dev := mustBuild(t, perturb(42, 20, generate(42, g)), "")
 	forward, backward := Compare(dev, prod), Compare(prod, dev)
 	if len(forward) == 0 {
 		t.Fatal("generated environments do not differ")
 	}
-	swap := map[string]string{SeverityBlock: SeverityWarn, SeverityWarn: SeverityBlock}
+	swap := map[drift.Severity]drift.Severity{drift.SeverityBlock: drift.SeverityWarn, drift.SeverityWarn: drift.SeverityBlock}
 	for i := range backward {
 		b := &backward[i]
 		b.Severity = swap[b.Severity]
@@ -444,8 +434,8 @@ func TestCompareSymmetric(t *testing.T) {
 func sortDiffs(ds []Difference) []Difference {
 	out := slices.Clone(ds)
 	slices.SortFunc(out, func(a, b Difference) int {
-		ka := a.Source.String() + "|" + a.Destination.String() + "|" + a.Severity + "|" + a.Direction
-		kb := b.Source.String() + "|" + b.Destination.String() + "|" + b.Severity + "|" + b.Direction
+		ka := a.Source.String() + "|" + a.Destination.String() + "|" + a.Severity.String() + "|" + a.Direction
+		kb := b.Source.String() + "|" + b.Destination.String() + "|" + b.Severity.String() + "|" + b.Direction
 		return strings.Compare(ka, kb)
 	})
 	return out
@@ -459,17 +449,11 @@ func sortDiffs(ds []Difference) []Difference {
 //     pair can be skipped, while the findings stay few.
 func BenchmarkCompare(b *testing.B) {
 	g := genSpec{namespaces: 20, perNS: 100, policiesPerNS: 25}
-	prod, err := Build(generate(1, g))
-	if err != nil {
-		b.Fatal(err)
-	}
+	prod := mustBuild(b, generate(1, g), "")
 	if n, w := len(prod.policies), len(prod.workloads); n != 500 || w < 2000 {
 		b.Fatalf("generated %d policies over %d workloads, want 500 over 2,000", n, w)
 	}
-	drift, err := Build(perturb(1, 50, generate(1, g)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	drift := mustBuild(b, perturb(1, 50, generate(1, g)), "")
 	objs := generate(1, g)
 	for n := range g.namespaces {
 		objs = append(objs, yamlPolicy(fmt.Sprintf("ns%d", n), "test-net", map[string]any{
@@ -480,10 +464,7 @@ func BenchmarkCompare(b *testing.B) {
 			}},
 		}))
 	}
-	everySource, err := Build(objs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	everySource := mustBuild(b, objs, "")
 	for _, bc := range []struct {
 		name string
 		dev  *Environment

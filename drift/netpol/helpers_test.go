@@ -3,6 +3,7 @@ package netpol
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -146,4 +147,12 @@ func connectivity(env *Environment) map[string]string {
 		}
 	}
 	return out
+}
+
+// policyDoc writes a NetworkPolicy document of namespace ns with the given spec
+// (YAML, a flow mapping or block lines at column 0). Documents concatenate:
+// policyDoc(...) + policyDoc(...) is a multi-document manifest.
+func policyDoc(ns, name, spec string) string {
+	spec = strings.ReplaceAll(strings.TrimPrefix(spec, "\n"), "\n", "\n  ")
+	return fmt.Sprintf("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: %q, namespace: %q}\nspec:\n  %s\n", name, ns, spec)
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/driftgate/driftgate/drift"
 )
 
 // realData is the shared corpus of third-party manifests (see its
@@ -125,7 +127,7 @@ func TestRealMicroservicesDemo(t *testing.T) {
 	got := Compare(dev, prod)
 	byPair := map[string]Difference{}
 	for _, d := range got {
-		if d.Severity != SeverityBlock {
+		if d.Severity != drift.SeverityBlock {
 			t.Errorf("dev without policies can only be more open, got %+v", d)
 		}
 		byPair[d.Source.String()+" -> "+d.Destination.String()+" "+d.Direction] = d

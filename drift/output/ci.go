@@ -67,7 +67,7 @@ func renderJUnit(w io.Writer, res *drift.Result, opts Options) error {
 	for _, f := range res.Findings {
 		withFindings[f.Rule] = true
 		c := junitCase{Name: f.Object.String(), Classname: "driftgate." + f.Rule}
-		msg := &junitMessage{Message: f.Message, Type: f.Severity, Body: findingBody(f)}
+		msg := &junitMessage{Message: f.Message, Type: f.Severity.String(), Body: findingBody(f)}
 		switch {
 		case f.Waiver != nil:
 			msg.Body += fmt.Sprintf("\nwaived by %s until %s: %s", f.Waiver.Owner, f.Waiver.Expires.Format("2006-01-02"), f.Waiver.Reason)
@@ -77,7 +77,7 @@ func renderJUnit(w io.Writer, res *drift.Result, opts Options) error {
 			c.Failure = msg
 			s.Failures++
 		default:
-			c.SystemOut = f.Severity + ": " + findingBody(f)
+			c.SystemOut = f.Severity.String() + ": " + findingBody(f)
 		}
 		s.Cases = append(s.Cases, c)
 	}
@@ -171,7 +171,7 @@ type sarifNotification struct {
 	Message sarifText `json:"message"`
 }
 
-func sarifLevel(severity string) string {
+func sarifLevel(severity drift.Severity) string {
 	switch severity {
 	case drift.SeverityBlock:
 		return "error"
@@ -225,7 +225,7 @@ func renderGitHub(w io.Writer, res *drift.Result) error {
 			ghData(fmt.Sprintf("%s: could not observe %s: %s", u.Side, u.GroupKind(), u.Reason)))
 	}
 	for _, f := range res.Findings {
-		cmd := map[string]string{drift.SeverityBlock: "error", drift.SeverityWarn: "warning"}[f.Severity]
+		cmd := map[drift.Severity]string{drift.SeverityBlock: "error", drift.SeverityWarn: "warning"}[f.Severity]
 		if cmd == "" || f.Waiver != nil {
 			cmd = "notice"
 		}

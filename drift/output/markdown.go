@@ -29,7 +29,7 @@ func renderMarkdown(w io.Writer, res *drift.Result) error {
 	if len(res.Findings) > 0 {
 		b.WriteString("| Severity | Object | Rule | Finding |\n|---|---|---|---|\n")
 		for _, f := range res.Findings {
-			sev := f.Severity
+			sev := f.Severity.String()
 			if f.Waiver != nil {
 				sev += " (waived)"
 			}

@@ -35,7 +35,8 @@ type Options struct {
 
 // RuleInfo describes a rule for formats that list rules.
 type RuleInfo struct {
-	ID, Description, Severity string
+	ID, Description string
+	Severity        drift.Severity
 }
 
 // Validate reports whether format is known.
@@ -74,17 +75,13 @@ type group struct {
 }
 
 func groupBySeverity(res *drift.Result) []group {
-	gs := []group{{title: "block"}, {title: "warn"}, {title: "info"}, {title: "waived"}}
+	var gs []group
+	for _, s := range drift.Severities() {
+		gs = append(gs, group{title: s.String()})
+	}
+	gs = append(gs, group{title: drift.Waived})
 	for _, f := range res.Findings {
-		i := 2
-		switch {
-		case f.Waiver != nil:
-			i = 3
-		case f.Severity == drift.SeverityBlock:
-			i = 0
-		case f.Severity == drift.SeverityWarn:
-			i = 1
-		}
+		i := f.Rank()
 		gs[i].findings = append(gs[i].findings, f)
 	}
 	return gs

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func sampleResult() *drift.Result {
 	at := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
@@ -57,26 +53,6 @@ var testOptions = Options{ToolVersion: "v0.0.0-test", Rules: []RuleInfo{
 	{ID: "secret-keys", Description: "Secrets hold the same keys", Severity: "block"},
 }}
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", t.Name(), name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./drift/output -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
-}
-
 func render(t *testing.T, format string, res *drift.Result) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -89,11 +65,11 @@ func render(t *testing.T, format string, res *drift.Result) []byte {
 func TestGolden(t *testing.T) {
 	color.NoColor = true
 	for _, format := range Formats {
-		golden(t, format, render(t, format, sampleResult()))
+		golden.Assert(t, format, render(t, format, sampleResult()))
 	}
 	pass := &drift.Result{Dev: sampleResult().Dev, Prod: sampleResult().Prod}
 	pass.Finish()
-	golden(t, "text-pass", render(t, Text, pass))
+	golden.Assert(t, "text-pass", render(t, Text, pass))
 }
 
 func TestTextColour(t *testing.T) {

@@ -88,12 +88,12 @@ func renderText(w io.Writer, res *drift.Result) error {
 }
 
 func colorFor(title string) *color.Color {
-	switch title {
-	case "block":
+	switch drift.Severity(title) {
+	case drift.SeverityBlock:
 		return blockColor
-	case "warn":
+	case drift.SeverityWarn:
 		return warnColor
-	case "info":
+	case drift.SeverityInfo:
 		return infoColor
 	}
 	return waivedColor

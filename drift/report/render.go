@@ -140,23 +140,18 @@ func groups(res *drift.Result) []htmlGroup {
 	index := map[[2]string]int{}
 	var out []htmlGroup
 	for _, f := range res.Findings {
-		sev := f.Severity
-		if f.Waiver != nil {
-			sev = "waived"
-		}
-		k := [2]string{sev, area(f)}
+		k := [2]string{f.Listed(), area(f)}
 		i, ok := index[k]
 		if !ok {
 			i = len(out)
 			index[k] = i
-			out = append(out, htmlGroup{Severity: sev, Area: k[1]})
+			out = append(out, htmlGroup{Severity: k[0], Area: k[1]})
 		}
 		out[i].Findings = append(out[i].Findings, f)
 	}
-	rank := map[string]int{"block": 0, "warn": 1, "info": 2, "waived": 3}
 	sort.SliceStable(out, func(i, j int) bool {
-		if rank[out[i].Severity] != rank[out[j].Severity] {
-			return rank[out[i].Severity] < rank[out[j].Severity]
+		if ri, rj := out[i].Findings[0].Rank(), out[j].Findings[0].Rank(); ri != rj {
+			return ri < rj
 		}
 		return out[i].Area < out[j].Area
 	})

@@ -68,7 +68,7 @@ func (p *Pair) Verdict() string {
 // FindingKey identifies a finding across runs.
 type FindingKey struct {
 	Rule     string         `json:"rule"`
-	Severity string         `json:"severity"`
+	Severity drift.Severity `json:"severity"`
 	Kind     string         `json:"kind"`
 	Object   drift.ObjectID `json:"object"`
 	Message  string         `json:"message"`

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,13 +14,12 @@ import (
 
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/incident"
+	"github.com/driftgate/driftgate/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var t0 = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
 
-func finding(rule, sev, ns, name, msg string) drift.Finding {
+func finding(rule string, sev drift.Severity, ns, name, msg string) drift.Finding {
 	return drift.Finding{Rule: rule, Severity: sev, Check: map[string]string{"network-policy": "networkpolicy", "dns": "corefile", "leftovers": "unmanaged"}[rule], Kind: drift.FindingChanged,
 		Object: drift.ObjectID{Group: "apps", Kind: "Deployment", Namespace: ns, Name: name}, Message: msg}
 }
@@ -116,22 +114,6 @@ func TestHistoryRoundTrip(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", t.Name(), name+".golden")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		os.WriteFile(path, got, 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./drift/report -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	r := runs(t)[2]
 	var md, js bytes.Buffer
@@ -141,8 +123,8 @@ func TestGolden(t *testing.T) {
 	if err := r.JSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.md", md.Bytes())
-	golden(t, "report.json", js.Bytes())
+	golden.Assert(t, "report.md", md.Bytes())
+	golden.Assert(t, "report.json", js.Bytes())
 }
 
 func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
