@@ -14,6 +14,12 @@ K8S_VERSION := v1.36.3
 ETCD_VERSION := v3.6.8
 TESTBED_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/driftgate/testbed/$(K8S_VERSION)-etcd-$(ETCD_VERSION)
 TESTBED_STAMP := $(K8S_VERSION) $(ETCD_VERSION) pdeathsig-1
+# The realistic bed adds kube-controller-manager, kube-scheduler and kwok to
+# the same directory under a stamp of their own, so that adding them never
+# rebuilds the basic bed; a rebuild of the basic bed removes them with the
+# directory, and they are built again.
+KWOK_VERSION := v0.8.0
+TESTBED_REALISTIC_STAMP := $(K8S_VERSION) kwok-$(KWOK_VERSION) pdeathsig-1
 K8S_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
 	-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=36 -X $(p).gitTreeState=clean)
 export DRIFTGATE_TESTBED_BIN := $(TESTBED_BIN)
@@ -21,7 +27,7 @@ export DRIFTGATE_TESTBED_BIN := $(TESTBED_BIN)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build test test-short lint demo testbed chromium bench clean
+.PHONY: all build test test-short lint demo testbed testbed-realistic chromium bench clean
 
 all: build
 
@@ -49,6 +55,29 @@ testbed:
 		echo "test bed: ready in $(TESTBED_BIN)"; \
 	fi
 
+## testbed-realistic: add kube-controller-manager, kube-scheduler and kwok to the test bed (about 6 minutes the first time; skipped when present)
+# kwok is built from its own module (go install pkg@version), not the tools
+# module: its dependencies differ from Kubernetes v1.36.3's, and the tools
+# module's versions decide kube-apiserver's build.
+testbed-realistic: testbed
+	@if [ "$$(cat '$(TESTBED_BIN)/.stamp-realistic' 2>/dev/null)" = "$(TESTBED_REALISTIC_STAMP)" ]; then \
+		echo "test bed: $(TESTBED_BIN) has kube-controller-manager, kube-scheduler $(K8S_VERSION) and kwok $(KWOK_VERSION)"; \
+	else \
+		echo "test bed: building kube-controller-manager, kube-scheduler $(K8S_VERSION) and kwok $(KWOK_VERSION) into $(TESTBED_BIN) (about 6 minutes on 2 cores)"; \
+		tmp=$$(mktemp -d "$(TESTBED_BIN)/.build-realistic-XXXXXX"); \
+		trap 'rm -rf "$$tmp"' EXIT; \
+		mkdir -p "$$tmp/real"; \
+		(cd fixtures/testbed/tools && \
+			$(GO) build -trimpath -ldflags '$(K8S_LDFLAGS)' -o "$$tmp/real/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager && \
+			$(GO) build -trimpath -ldflags '$(K8S_LDFLAGS)' -o "$$tmp/real/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler); \
+		GOFLAGS=-mod=mod GOBIN="$$tmp/real" $(GO) install -trimpath sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION); \
+		$(GO) build -trimpath -o "$$tmp/pdeathsig" ./fixtures/testbed/pdeathsig; \
+		for b in kube-controller-manager kube-scheduler kwok; do \
+			mv "$$tmp/real/$$b" "$(TESTBED_BIN)/real/$$b"; cp "$$tmp/pdeathsig" "$(TESTBED_BIN)/$$b"; done; \
+		echo "$(TESTBED_REALISTIC_STAMP)" > "$(TESTBED_BIN)/.stamp-realistic"; \
+		echo "test bed: realistic parts ready in $(TESTBED_BIN)"; \
+	fi
+
 ## chromium: Debian's headless browser, for the report's rendering test
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -60,12 +89,13 @@ chromium:
 ## test: unit and e2e tests against the real test bed (never -short)
 # The run gets a TMPDIR of its own, where envtest puts each control plane's
 # files, so the check afterwards finds processes of this run only (a demo or
-# benchmark running beside it is not a leak).
-test: testbed chromium
+# benchmark running beside it is not a leak). A realistic bed's controller
+# manager, scheduler and kwok name files under $tmp/driftgate-testbed-*.
+test: testbed-realistic chromium
 	@tmp=$$(mktemp -d -t driftgate-test-XXXXXX); \
 	rc=0; TMPDIR=$$tmp $(GO) test -count=1 -timeout 40m ./... || rc=$$?; \
-	if pgrep -f "$$tmp/[k]8s_test_framework" >/dev/null; then \
-		echo "test bed processes left running:"; pgrep -af "$$tmp/[k]8s_test_framework"; rc=1; fi; \
+	if pgrep -f "$$tmp/([k]8s_test_framework|[d]riftgate-testbed-)" >/dev/null; then \
+		echo "test bed processes left running:"; pgrep -af "$$tmp/([k]8s_test_framework|[d]riftgate-testbed-)"; rc=1; fi; \
 	rm -rf "$$tmp"; exit $$rc
 
 ## test-short: unit tests only, for quick local runs
