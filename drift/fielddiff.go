@@ -132,41 +132,50 @@ type step struct {
 // "" for a list item or the root) of a map reached through map key parent,
 // and reports whether they are equal.
 func (w *walker) compare(sh shape, parent, k string, a, b any) bool {
-	absA, absB := absent(a), absent(b)
-	switch {
-	case absA && absB:
-		return true
-	case absA || absB:
-		return w.report(a, b)
-	}
 	switch x := a.(type) {
 	case map[string]any:
-		if y, ok := b.(map[string]any); ok {
-			if k == "" {
-				k = parent // a list item: quantities look past the list
+		y, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		if !w.quick {
+			// A map absent on one side is reported whole. (Quick mode
+			// need not ask: the walk below finds the same answer.)
+			if absX, absY := absent(x), absent(y); absX || absY {
+				return absX && absY || w.report(a, b)
 			}
-			return w.maps(sh, k, x, y)
 		}
-		return w.report(a, b)
+		if k == "" {
+			k = parent // a list item: quantities look past the list
+		}
+		return w.maps(sh, k, x, y, nil)
 	case []any:
-		if y, ok := b.([]any); ok {
-			return w.lists(sh, k, x, y)
+		y, ok := b.([]any)
+		if !ok {
+			break
 		}
-		return w.report(a, b)
-	}
-	switch b.(type) {
-	case map[string]any, []any:
-		return w.report(a, b)
-	}
-	ca, cb := canonicalLeaf(a), canonicalLeaf(b)
-	if k != "" && isQuantity(parent, k) {
-		if quantityEqual(ca, cb) {
-			return true
+		if len(x) == 0 || len(y) == 0 {
+			return len(x) == len(y) || w.report(a, b)
 		}
-	} else if leafEqual(ca, cb) {
-		return true
+		return w.lists(sh, k, x, y)
+	case nil:
+	default:
+		switch b.(type) {
+		case map[string]any, []any, nil:
+		default:
+			ca, cb := canonicalLeaf(a), canonicalLeaf(b)
+			if k != "" && isQuantity(parent, k) {
+				if quantityEqual(ca, cb) {
+					return true
+				}
+			} else if leafEqual(ca, cb) {
+				return true
+			}
+			return w.report(a, b)
+		}
 	}
-	return w.report(a, b)
+	// Values of two kinds: equal only when both are absent.
+	return absent(a) && absent(b) || w.report(a, b)
 }
 
 // report records that a and b differ at the current path, and returns
@@ -190,14 +199,18 @@ func (w *walker) pop() {
 	}
 }
 
-// maps compares two maps reached through map key parent.
-func (w *walker) maps(sh shape, parent string, x, y map[string]any) bool {
+// maps compares two maps reached through map key parent, but for the
+// fields in skip.
+func (w *walker) maps(sh shape, parent string, x, y map[string]any, skip []string) bool {
 	if w.quick {
 		shared := 0
 		for k, va := range x {
 			vb, inY := y[k]
 			if inY {
 				shared++
+			}
+			if skip != nil && slices.Contains(skip, k) {
+				continue
 			}
 			if !w.compare(sh.field(k), parent, k, va, vb) {
 				return false
@@ -207,7 +220,7 @@ func (w *walker) maps(sh shape, parent string, x, y map[string]any) bool {
 			return true
 		}
 		for k, vb := range y {
-			if _, inX := x[k]; !inX && !absent(vb) {
+			if _, inX := x[k]; !inX && !absent(vb) && !slices.Contains(skip, k) {
 				return false
 			}
 		}
@@ -222,6 +235,7 @@ func (w *walker) maps(sh shape, parent string, x, y map[string]any) bool {
 			keys = append(keys, k)
 		}
 	}
+	keys = slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(skip, k) })
 	slices.Sort(keys)
 	equal := true
 	for _, k := range keys {
@@ -311,7 +325,7 @@ func (w *walker) keyed(elem shape, k string, keys []string, x, y []any) bool {
 					}
 				}
 			}
-			if match == nil || !w.compare(elem, k, "", ia, match) {
+			if match == nil || !w.item(elem, k, keys, ia, match) {
 				return false
 			}
 		}
@@ -346,11 +360,18 @@ func (w *walker) keyed(elem shape, k string, keys []string, x, y []any) bool {
 		if p.a == nil || p.b == nil {
 			equal = w.report(p.a, p.b) && equal
 		} else {
-			equal = w.compare(elem, k, "", p.a, p.b) && equal
+			equal = w.item(elem, k, keys, p.a, p.b) && equal
 		}
 		w.pop()
 	}
 	return equal
+}
+
+// item compares two items of a list under map key k that pair by keys.
+// Their key fields are equal, or absent on one side and the default on the
+// other (a port's protocol and TCP), and are not compared again.
+func (w *walker) item(elem shape, k string, keys []string, a, b any) bool {
+	return w.maps(elem, k, a.(map[string]any), b.(map[string]any), keys)
 }
 
 // sets compares two sets of scalars; isSet has checked both.
@@ -678,7 +699,7 @@ func ValueAt(obj any, path string) any {
 			m, _ := cur.(map[string]any)
 			cur, path = m[key], path[end+2:]
 		case strings.HasPrefix(path, "["):
-			end := strings.IndexByte(path, ']')
+			end := selectorEnd(path)
 			if end < 0 {
 				return nil
 			}
@@ -709,23 +730,68 @@ func ValueAt(obj any, path string) any {
 	return cur
 }
 
+// selectorEnd is the index of the "]" that ends the selector path starts
+// with, past quoted values; -1 if none does.
+func selectorEnd(path string) int {
+	for i := 1; i < len(path); i++ {
+		switch path[i] {
+		case ']':
+			return i
+		case '"':
+			q, err := strconv.QuotedPrefix(path[i:])
+			if err != nil {
+				return -1
+			}
+			i += len(q) - 1
+		}
+	}
+	return -1
+}
+
 // itemMatches reports whether a list item fits a selector "k=v,k2=v2", or
-// "=v" for an item of a set.
+// "=v" for an item of a set; a value may be quoted (k="a,b").
 func itemMatches(item any, sel string) bool {
 	if v, ok := strings.CutPrefix(sel, "="); ok {
-		return fmt.Sprint(item) == v
+		v, ok = selectorUnquote(v)
+		return ok && fmt.Sprint(item) == v
 	}
 	m, ok := item.(map[string]any)
 	if !ok {
 		return false
 	}
-	for _, kv := range strings.Split(sel, ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		if fmt.Sprint(m[k]) != v {
+	for sel != "" {
+		k, rest, ok := strings.Cut(sel, "=")
+		if !ok {
+			return false
+		}
+		v := rest
+		if strings.HasPrefix(rest, `"`) {
+			q, err := strconv.QuotedPrefix(rest)
+			if err != nil {
+				return false
+			}
+			v, sel = q, rest[len(q):]
+		} else if i := strings.IndexByte(rest, ','); i >= 0 {
+			v, sel = rest[:i], rest[i:]
+		} else {
+			sel = ""
+		}
+		sel = strings.TrimPrefix(sel, ",")
+		v, ok = selectorUnquote(v)
+		if !ok || fmt.Sprint(m[k]) != v {
 			return false
 		}
 	}
 	return true
+}
+
+// selectorUnquote undoes selectorValue.
+func selectorUnquote(v string) (string, bool) {
+	if !strings.HasPrefix(v, `"`) {
+		return v, true
+	}
+	u, err := strconv.Unquote(v)
+	return u, err == nil
 }
 
 // absent reports whether v is absent as Kubernetes sees it: nil, an empty list, or a map
