@@ -69,9 +69,11 @@ func Evaluate(dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.
 		pairs = append(pairs, *sv)
 	}
 
+	// Lists pair their items as the API declares, prod's CRDs first.
+	schemas := drift.NewSchemas(prod, dev)
 	for _, set := range sets {
 		for _, r := range set.Rules {
-			fs, err := r.evaluate(pairs, dev, prod)
+			fs, err := r.evaluate(pairs, dev, prod, schemas)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s (%s:%d): %w", r.ID, r.file, r.line, err)
 			}
@@ -163,7 +165,7 @@ func objectLabels(o *drift.Object) map[string]string {
 	return out
 }
 
-func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.Finding, error) {
+func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot, schemas *drift.Schemas) ([]drift.Finding, error) {
 	if sc, ok := semanticChecks[r.Check]; ok {
 		// A semantic check sees every pair in scope (a policy in one
 		// namespace selects peers in others); the rule's match then decides
@@ -205,7 +207,7 @@ func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.
 		case CheckPresence:
 			f = r.checkPresence(p)
 		case CheckFields:
-			f = r.checkFields(p)
+			f = r.checkFields(p, schemas)
 		case CheckCEL:
 			f = r.checkCEL(p)
 		default:
@@ -235,10 +237,11 @@ func (r *Rule) checkPresence(p *drift.Pair) *drift.Finding {
 	return nil
 }
 
-func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
+func (r *Rule) checkFields(p *drift.Pair, schemas *drift.Schemas) *drift.Finding {
 	if p.Dev == nil || p.Prod == nil {
 		return nil // presence is another rule's business
 	}
+	schema := schemas.For(p.Prod.Group, p.Prod.Version, p.Prod.Kind)
 	dev, prod := any(p.Dev.Object), any(p.Prod.Object)
 	if len(r.paths) > 0 {
 		dev, prod = Project(dev, r.paths), Project(prod, r.paths)
@@ -246,10 +249,10 @@ func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
 	if len(r.ignore) > 0 {
 		dev, prod = Prune(dev, r.ignore), Prune(prod, r.ignore)
 	}
-	if drift.Equivalent(dev, prod) {
-		return nil // the common case, without go-cmp's reflection walk
+	if schema.Equivalent(dev, prod) {
+		return nil // the common case, without building paths
 	}
-	diffs := drift.DiffFields(dev, prod)
+	diffs := schema.DiffFields(dev, prod)
 	if len(diffs) == 0 {
 		return nil
 	}
