@@ -169,6 +169,7 @@ func DiffFields(dev, prod any) []FieldDiff {
 	r := &diffReporter{}
 	cmp.Equal(Comparable(dev), Comparable(prod),
 		cmp.FilterPath(isQuantityPath, cmp.Comparer(quantityEqual)),
+		cmp.FilterPath(isImagePath, cmp.Comparer(sameImageValue)),
 		cmp.Transformer("named", func(nl *namedList) map[string]any {
 			if nl == nil {
 				return nil
