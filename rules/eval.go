@@ -2,7 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -253,6 +255,9 @@ func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
 	if len(diffs) == 0 {
 		return nil
 	}
+	if len(r.paths) > 0 {
+		diffs = r.expandAbsent(diffs)
+	}
 	msg := diffs[0].Path + " differs"
 	if len(diffs) > 1 {
 		msg = fmt.Sprintf("%d fields differ: %s", len(diffs), joinPaths(diffs, 3))
@@ -260,6 +265,60 @@ func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
 	f := r.NewFinding(p.ID, drift.FindingChanged, r.renderMessage(p.ID, p.Dev, p.Prod, msg))
 	f.Fields = diffs
 	return &f
+}
+
+// expandAbsent splits a difference where one side lacks a whole subtree
+// the rule's paths reach into (a namespace without any pod-security label
+// shows as the absent metadata) into one difference per field the paths
+// select, each naming its path and its value on the side that has it.
+func (r *Rule) expandAbsent(diffs []drift.FieldDiff) []drift.FieldDiff {
+	var out []drift.FieldDiff
+	var expand func(path string, v any, devSide bool)
+	expand = func(path string, v any, devSide bool) {
+		m, isMap := v.(map[string]any)
+		if !isMap || r.coversPath(path) {
+			d := drift.FieldDiff{Path: path, Prod: v}
+			if devSide {
+				d = drift.FieldDiff{Path: path, Dev: v}
+			}
+			out = append(out, d)
+			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			expand(childPath(path, k), m[k], devSide)
+		}
+	}
+	for _, d := range diffs {
+		switch {
+		case d.Dev == nil && d.Prod != nil:
+			expand(d.Path, d.Prod, false)
+		case d.Prod == nil && d.Dev != nil:
+			expand(d.Path, d.Dev, true)
+		default:
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (r *Rule) coversPath(path string) bool {
+	for _, p := range r.paths {
+		if p.Covers(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// childPath spells a map key below path as DiffFields does.
+func childPath(path, key string) string {
+	switch {
+	case strings.ContainsAny(key, ".[]= "):
+		return path + "[" + strconv.Quote(key) + "]"
+	case path == "":
+		return key
+	}
+	return path + "." + key
 }
 
 func joinPaths(diffs []drift.FieldDiff, max int) string {
