@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -98,5 +99,57 @@ func TestBuiltinImageSpellings(t *testing.T) {
 	want := []string{"block workload-spec a/Deployment.apps/w changed spec.template.spec.containers[name=app].image"}
 	if diff := cmp.Diff(want, summary(builtinFindings(t, []string{deploy("nginx:1.27")}, []string{deploy("nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")}))); diff != "" {
 		t.Errorf("tag against a digest pin (-want +got):\n%s", diff)
+	}
+}
+
+// A change by hand is a leftover only where it left dev unlike prod, and a
+// replica count changed by hand is what workload-replicas says replicas
+// are: info.
+func TestBuiltinChangesByHand(t *testing.T) {
+	t.Parallel()
+	deploy := func(image string, replicas int, manual string) string {
+		return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: a
+  managedFields:
+  - {manager: argocd-controller, operation: Apply, fieldsType: FieldsV1, fieldsV1: {"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {".": {}, "f:name": {}}}}}}}}
+%s
+spec:
+  replicas: %d
+  template:
+    spec:
+      containers: [{name: app, image: %q}]`, manual, replicas, image)
+	}
+	const (
+		scale = `  - {manager: kubectl, operation: Update, subresource: scale, fieldsType: FieldsV1, fieldsV1: {"f:spec": {"f:replicas": {}}}}`
+		edit  = `  - {manager: kubectl-edit, operation: Update, fieldsType: FieldsV1, fieldsV1: {"f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {"f:image": {}}}}}}}}`
+	)
+	created := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: debug\n  namespace: a\n  managedFields:\n  - {manager: kubectl-create, operation: Update, fieldsType: FieldsV1, fieldsV1: {\"f:data\": {\"f:x\": {}}}}\ndata: {x: y}"
+	tests := []struct {
+		name      string
+		dev, prod []string
+		want      []string
+	}{
+		{"kubectl scale to prod's count", []string{deploy("web:1", 5, scale)}, []string{deploy("web:1", 5, "")}, nil},
+		{"kubectl scale to another count", []string{deploy("web:1", 1, scale)}, []string{deploy("web:1", 5, "")},
+			[]string{"info workload-replicas a/Deployment.apps/web changed spec.replicas"}},
+		{"kubectl edit of an image to another", []string{deploy("web:2", 5, edit)}, []string{deploy("web:1", 5, "")},
+			[]string{
+				"block leftovers a/Deployment.apps/web changed spec.template.spec.containers[name=app].image",
+				"block workload-spec a/Deployment.apps/web changed spec.template.spec.containers[name=app].image",
+			}},
+		{"kubectl edit that set prod's image", []string{deploy("nginx:1.27", 5, edit)}, []string{deploy("index.docker.io/library/nginx:1.27", 5, "")}, nil},
+		{"kubectl create of a dev-only object", []string{deploy("web:1", 5, ""), created}, []string{deploy("web:1", 5, "")},
+			[]string{"block leftovers a/ConfigMap/debug extra-in-dev"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tt.want, summary(builtinFindings(t, tt.dev, tt.prod))); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -73,7 +73,7 @@ func Evaluate(dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.
 
 	for _, set := range sets {
 		for _, r := range set.Rules {
-			fs, err := r.evaluate(pairs, dev, prod)
+			fs, err := r.evaluate(pairs, dev, prod, sets)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s (%s:%d): %w", r.ID, r.file, r.line, err)
 			}
@@ -165,8 +165,14 @@ func objectLabels(o *drift.Object) map[string]string {
 	return out
 }
 
-func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.Finding, error) {
-	if sc, ok := semanticChecks[r.Check]; ok {
+func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot, sets []*RuleSet) ([]drift.Finding, error) {
+	sc, ok := semanticChecks[r.Check]
+	if r.Check == CheckUnmanaged {
+		sc, ok = func(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
+			return r.checkUnmanaged(pairs, sets), nil
+		}, true
+	}
+	if ok {
 		// A semantic check sees every pair in scope (a policy in one
 		// namespace selects peers in others); the rule's match then decides
 		// which of its findings this rule reports.
@@ -303,6 +309,15 @@ func (r *Rule) expandAbsent(diffs []drift.FieldDiff) []drift.FieldDiff {
 
 func (r *Rule) coversPath(path string) bool {
 	for _, p := range r.paths {
+		if p.Covers(path) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Rule) ignoresPath(path string) bool {
+	for _, p := range r.ignore {
 		if p.Covers(path) {
 			return true
 		}
