@@ -168,7 +168,7 @@ func (w *walker) compare(sh shape, parent, k string, a, b any) bool {
 				if quantityEqual(ca, cb) {
 					return true
 				}
-			} else if leafEqual(ca, cb) {
+			} else if leafEqual(ca, cb) || isImageLeaf(parent, k) && sameImageValue(ca, cb) {
 				return true
 			}
 			return w.report(a, b)
@@ -436,7 +436,8 @@ func members(list []any) func(any) bool {
 func isSet(list []any) bool {
 	for _, v := range list {
 		switch v.(type) {
-		case nil, map[string]any, []any:
+		case string, bool, json.Number, float64, int, int64:
+		default: // maps, lists, null, and values no decoder makes
 			return false
 		}
 	}
