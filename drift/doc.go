@@ -9,7 +9,7 @@
 //
 // Its files, by job: snapshot.go and scope.go (the types), normalize.go,
 // collect.go, discovery.go, list.go and listdecode.go (live capture),
-// manifests.go and offline.go (capture from files), snapshotfile.go,
+// manifests.go, offline.go and manifestobjects.go (capture from files), snapshotfile.go,
 // snapshotdigest.go, snapshotencode.go and snapshotdecode.go (the file
 // format, on the JSON engine internal/jsonx), pair.go and fielddiff.go
 // (comparison).
