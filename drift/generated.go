@@ -1,6 +1,8 @@
 package drift
 
 import (
+	"bytes"
+	"encoding/json"
 	"regexp"
 	"strings"
 )
@@ -174,4 +176,38 @@ func deleteKey(meta map[string]any, field, key string) {
 	if len(m) == 0 {
 		delete(meta, field)
 	}
+}
+
+// foldTwins removes the objects that normalization gave the name of another
+// (two legacy tokens of one service account, two revisions Helm left
+// marked deployed), keeping of each group the one whose snapshot form
+// sorts first, so both clusters and every run choose alike. It returns the
+// objects left and how many were folded.
+func foldTwins(objs []Object) ([]Object, int) {
+	seen := make(map[ObjectID]int, len(objs))
+	out := objs[:0]
+	folded := 0
+	for _, o := range objs {
+		id := o.ID()
+		i, dup := seen[id]
+		if !dup {
+			seen[id] = len(out)
+			out = append(out, o)
+			continue
+		}
+		folded++
+		if bytes.Compare(snapshotForm(&o), snapshotForm(&out[i])) < 0 {
+			out[i] = o
+		}
+	}
+	return out, folded
+}
+
+// snapshotForm is o as a snapshot file holds it.
+func snapshotForm(o *Object) []byte {
+	if o.Encoded != nil {
+		return o.Encoded
+	}
+	b, _ := json.Marshal(o.Object)
+	return b
 }

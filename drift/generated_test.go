@@ -202,3 +202,30 @@ spec:
 		t.Errorf("managers (-want +got):\n%s", diff)
 	}
 }
+
+func TestRenamedTwinsFoldAlike(t *testing.T) {
+	t.Parallel()
+	token := func(suffix, ca string) string {
+		return `apiVersion: v1
+kind: Secret
+type: kubernetes.io/service-account-token
+metadata: {name: builder-token-` + suffix + `, namespace: shop, annotations: {kubernetes.io/service-account.name: builder}}
+data: {ca.crt: ` + ca + `}
+`
+	}
+	a := snapshotOf(t, "k", token("7hzvd", "YQ=="), token("b2c4d", "Yg=="))
+	b := snapshotOf(t, "k", token("x9zw2", "Yg=="), token("q8r2z", "YQ=="))
+	if diff := cmp.Diff([]string{"shop/Secret/builder-token"}, ids(a)); diff != "" {
+		t.Fatalf("objects (-want +got):\n%s", diff)
+	}
+	if a.Metadata.Folded != 1 {
+		t.Errorf("folded %d, want 1", a.Metadata.Folded)
+	}
+	if diff := cmp.Diff(a.Objects[0].Object, b.Objects[0].Object); diff != "" {
+		t.Errorf("the kept twin depends on order (-a +b):\n%s", diff)
+	}
+	objs, folded := foldTwins([]Object{b.Objects[0], a.Objects[0], {Kind: "ConfigMap", Name: "x"}})
+	if len(objs) != 2 || folded != 1 {
+		t.Errorf("foldTwins kept %d, folded %d; want 2, 1", len(objs), folded)
+	}
+}

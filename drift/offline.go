@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -135,6 +136,7 @@ func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 	s := newSnapshot(SourceManifests, b.opts.Scope, b.opts.Normalizer, b.opts.Now)
 	s.Metadata.Paths = slices.Clone(paths)
 	seen := map[ObjectID]*pendingObject{}
+	at := map[ObjectID]int{} // index in s.Objects
 	types := map[ResourceType]bool{}
 	for i := range b.pending {
 		p := &b.pending[i]
@@ -165,12 +167,21 @@ func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 			delete(meta, "namespace")
 		}
 		id := o.ID()
+		if prev, dup := seen[id]; dup && p.name != id.Name && prev.name != id.Name {
+			// Both renamed by normalization: twins, as foldTwins.
+			s.Metadata.Folded++
+			if i := at[id]; bytes.Compare(snapshotForm(&o), snapshotForm(&s.Objects[i])) < 0 {
+				s.Objects[i] = o
+			}
+			continue
+		}
 		if prev, dup := seen[id]; dup {
 			return nil, &InputError{File: p.file, Line: p.itemLine(),
 				Msg:  fmt.Sprintf("%s is defined twice%s; first at %s:%d%s", id, p.where(), prev.file, prev.itemLine(), prev.where()),
 				Hint: "keep one definition"}
 		}
 		seen[id] = p
+		at[id] = len(s.Objects)
 		types[ResourceType{Group: p.group, Version: p.version, Kind: p.kind, Namespaced: namespaced}] = true
 		s.Objects = append(s.Objects, o)
 	}
