@@ -94,6 +94,7 @@ chromium:
 test: testbed-realistic chromium
 	@tmp=$$(mktemp -d -t driftgate-test-XXXXXX); \
 	rc=0; TMPDIR=$$tmp $(GO) test -count=1 -timeout 40m ./... || rc=$$?; \
+	(cd fixtures/realism && TMPDIR=$$tmp $(GO) test -count=1 -timeout 20m ./...) || rc=$$?; \
 	if pgrep -f "$$tmp/([k]8s_test_framework|[d]riftgate-testbed-)" >/dev/null; then \
 		echo "test bed processes left running:"; pgrep -af "$$tmp/([k]8s_test_framework|[d]riftgate-testbed-)"; rc=1; fi; \
 	rm -rf "$$tmp"; exit $$rc
@@ -110,6 +111,7 @@ lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^fixtures/testbed/tools/')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	cd fixtures/realism && $(GO) vet ./... && $(STATICCHECK) ./...
 
 ## demo: the gate on the local dev/prod test bed
 demo: build testbed

@@ -7,10 +7,13 @@
 // check and output shares: Finding, its Severity, Result, and which field
 // managers mean a change by hand (managers.go).
 //
-// Its files, by job: snapshot.go and scope.go (the types), normalize.go,
-// collect.go, discovery.go, list.go and listdecode.go (live capture),
-// manifests.go and offline.go (capture from files), snapshotfile.go,
+// Its files, by job: snapshot.go and scope.go (the types), normalize.go
+// with helm.go, generated.go and clusteridentity.go (what clusters hold that
+// is not drift: Helm release history, generated names, per-cluster
+// identity), collect.go, discovery.go, list.go and listdecode.go (live capture),
+// manifests.go, offline.go and manifestobjects.go (capture from files),
+// snapshotfile.go,
 // snapshotdigest.go, snapshotencode.go and snapshotdecode.go (the file
-// format, on the JSON engine internal/jsonx), pair.go and fielddiff.go
-// (comparison).
+// format, on the JSON engine internal/jsonx), pair.go, fielddiff.go,
+// listkeys.go and image.go (comparison).
 package drift

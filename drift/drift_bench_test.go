@@ -180,12 +180,3 @@ func BenchmarkDiffFields(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkComparable prepares a Deployment for comparison.
-func BenchmarkComparable(b *testing.B) {
-	_, prod := benchDeployments(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		drift.Comparable(prod)
-	}
-}

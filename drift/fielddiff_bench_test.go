@@ -1,7 +1,8 @@
 package drift
 
-// Equivalent must answer exactly as reflect.DeepEqual over Comparable does
-// (rules use it to skip DiffFields): this test holds it to that over many
+// Equivalent must answer exactly as DiffFields does, and both as
+// reflect.DeepEqual over Comparable (the reference model) does: rules use
+// Equivalent to skip DiffFields. These tests hold them to that over many
 // generated pairs, and the benchmarks compare the two.
 
 import (
@@ -127,6 +128,9 @@ func TestEquivalentMatchesDeepEqualOfComparable(t *testing.T) {
 		if got := Equivalent(a, b); got != want {
 			t.Fatalf("Equivalent = %v, DeepEqual of Comparable = %v, for\n%#v\n%#v", got, want, a, b)
 		}
+		if diffs := DiffFields(a, b); (len(diffs) == 0) != want {
+			t.Fatalf("DiffFields = %v, DeepEqual of Comparable = %v, for\n%#v\n%#v", diffs, want, a, b)
+		}
 		if want {
 			equal++
 		}
@@ -135,6 +139,71 @@ func TestEquivalentMatchesDeepEqualOfComparable(t *testing.T) {
 	if equal < 2000 || equal > 18000 {
 		t.Errorf("%d of 20000 pairs were equal: the test does not exercise both answers", equal)
 	}
+}
+
+// TestEquivalentMatchesDiffFieldsWithSchema holds Equivalent to DiffFields
+// with a schema (keyed ports, set finalizers, atomic tolerations, keyed
+// items without their default key field) over generated pod templates.
+func TestEquivalentMatchesDiffFieldsWithSchema(t *testing.T) {
+	t.Parallel()
+	sc := (*Schemas)(nil).For("apps", "v1", "Deployment")
+	r := rand.New(rand.NewPCG(11, 12))
+	equal := 0
+	for i := range 5000 {
+		var a, b any = deploymentLike(r), nil
+		b = a
+		for range r.IntN(3) {
+			b = mutate(r, b)
+		}
+		if i%5 == 0 {
+			b = deploymentLike(r) // reordered lists, defaults spelled out or not
+		}
+		eq := sc.Equivalent(a, b)
+		diffs := sc.DiffFields(a, b)
+		if eq != (len(diffs) == 0) {
+			t.Fatalf("Equivalent = %v, DiffFields = %v, for\n%#v\n%#v", eq, diffs, a, b)
+		}
+		if eq != sc.Equivalent(b, a) || len(diffs) != len(sc.DiffFields(b, a)) {
+			t.Fatalf("not symmetric for\n%#v\n%#v", a, b)
+		}
+		if eq {
+			equal++
+		}
+	}
+	t.Logf("%d of 5000 pairs equal", equal)
+	if equal < 500 || equal > 4500 {
+		t.Errorf("%d of 5000 pairs were equal: the test does not exercise both answers", equal)
+	}
+}
+
+// deploymentLike is podLike as a Deployment, with keyed ports (protocol
+// TCP spelled out or left to its default), set finalizers and lists in a
+// random order.
+func deploymentLike(r *rand.Rand) map[string]any {
+	pod := podLike(r)["spec"].(map[string]any)
+	for _, c := range pod["containers"].([]any) {
+		c := c.(map[string]any)
+		ports := []any{map[string]any{"containerPort": int64(53), "protocol": "UDP"}, map[string]any{"containerPort": int64(53)}}
+		if r.IntN(2) == 0 {
+			ports[1].(map[string]any)["protocol"] = "TCP"
+		}
+		if r.IntN(3) == 0 {
+			ports[0].(map[string]any)["name"] = "dns"
+		}
+		c["ports"] = shuffled(r, ports)
+		c["env"] = shuffled(r, c["env"].([]any))
+	}
+	pod["containers"] = shuffled(r, pod["containers"].([]any))
+	return map[string]any{
+		"metadata": map[string]any{"finalizers": shuffled(r, []any{"a", "b", []any{"c", "d"}[r.IntN(2)]})},
+		"spec":     map[string]any{"template": map[string]any{"spec": pod}},
+	}
+}
+
+func shuffled(r *rand.Rand, list []any) []any {
+	out := append([]any(nil), list...)
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
 }
 
 func BenchmarkEquivalent(b *testing.B) {

@@ -119,11 +119,12 @@ func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error 
 		return nil
 	}
 	c.opts.Log.Debug("listed", "type", rt.GroupKind(), "namespace", ns, "objects", len(pages.objs), "folded", pages.folded, "took", time.Since(start))
+	objs, twins := foldTwins(pages.objs)
 	c.mu.Lock()
-	c.snap.Objects = append(c.snap.Objects, pages.objs...)
-	c.snap.Metadata.Folded += pages.folded
+	c.snap.Objects = append(c.snap.Objects, objs...)
+	c.snap.Metadata.Folded += pages.folded + twins
 	c.mu.Unlock()
-	c.finish(len(pages.objs))
+	c.finish(len(objs))
 	return nil
 }
 

@@ -14,13 +14,18 @@ import (
 	"strconv"
 	"strings"
 
+	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 )
 
 // Manifest is one object read from a file, with where it was found.
 type Manifest struct {
-	File   string
-	Line   int
+	File string
+	// Line is where the object's document starts.
+	Line int
+	// InList says the object is items[Item] of the List at Line.
+	InList bool
+	Item   int
 	Object map[string]any
 }
 
@@ -106,12 +111,12 @@ func ReadManifestBytes(path string, data []byte) ([]Manifest, error) {
 		if obj == nil {
 			continue
 		}
-		items, err := expandList(obj)
+		items, inList, err := expandList(obj)
 		if err != nil {
 			return nil, &InputError{File: path, Line: doc.line, Msg: err.Error()}
 		}
-		for _, it := range items {
-			out = append(out, Manifest{File: path, Line: doc.line, Object: it})
+		for i, it := range items {
+			out = append(out, Manifest{File: path, Line: doc.line, InList: inList, Item: i, Object: it})
 		}
 	}
 	return out, nil
@@ -225,30 +230,59 @@ func stripYAMLComments(b []byte) []byte {
 }
 
 // expandList returns the items of a List kind (v1 List, ConfigMapList, ...)
-// or the object itself.
-func expandList(obj map[string]any) ([]map[string]any, error) {
+// and true, or the object itself and false.
+func expandList(obj map[string]any) ([]map[string]any, bool, error) {
 	kind, _ := obj["kind"].(string)
 	items, hasItems := obj["items"]
 	if !strings.HasSuffix(kind, "List") || !hasItems {
-		return []map[string]any{obj}, nil
+		return []map[string]any{obj}, false, nil
 	}
 	list, ok := items.([]any)
 	if !ok && items != nil {
-		return nil, fmt.Errorf("%s: items is not a list", kind)
+		return nil, true, fmt.Errorf("%s: items is not a list", kind)
 	}
 	out := make([]map[string]any, 0, len(list))
 	for i, it := range list {
 		m, ok := it.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%s: items[%d] is not an object", kind, i)
+			return nil, true, fmt.Errorf("%s: items[%d] is not an object", kind, i)
 		}
 		if a, _ := m["apiVersion"].(string); a == "" {
-			return nil, fmt.Errorf("%s: items[%d] has no apiVersion", kind, i)
+			return nil, true, fmt.Errorf("%s: items[%d] has no apiVersion", kind, i)
 		}
 		if k, _ := m["kind"].(string); k == "" {
-			return nil, fmt.Errorf("%s: items[%d] has no kind", kind, i)
+			return nil, true, fmt.Errorf("%s: items[%d] has no kind", kind, i)
 		}
 		out = append(out, m)
 	}
-	return out, nil
+	return out, true, nil
+}
+
+// listItemLine returns the line of file where items[item] of the List
+// document starting at docLine begins, or docLine when it cannot tell. It
+// rereads the file: positions of list items are needed only for errors, and
+// keeping them for every item of a large dump would cost a second parse.
+func listItemLine(file string, docLine, item int) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return docLine
+	}
+	for _, doc := range splitYAMLDocuments(data) {
+		if doc.line != docLine {
+			continue
+		}
+		var root yaml3.Node
+		if yaml3.Unmarshal(doc.body, &root) != nil || len(root.Content) == 0 {
+			return docLine
+		}
+		m := root.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == "items" && m.Content[i+1].Kind == yaml3.SequenceNode {
+				if items := m.Content[i+1].Content; item < len(items) {
+					return docLine + items[item].Line - 1
+				}
+			}
+		}
+	}
+	return docLine
 }

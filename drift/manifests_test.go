@@ -3,6 +3,7 @@ package drift
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -202,5 +203,62 @@ func TestSnapshotFromManifestsRejectsDuplicates(t *testing.T) {
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.File != second || ie.Line != 2 || !strings.Contains(err.Error(), "one.yaml:1") {
 		t.Fatalf("want a duplicate error at %s:2 naming one.yaml:1, got %v", second, err)
+	}
+}
+
+func TestSnapshotFromManifestsNamesDuplicateListItems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, content string
+		wantLine      int
+		wantMsg       string
+	}{
+		{
+			name: "yaml list",
+			content: `apiVersion: v1
+kind: ConfigMap
+metadata: {name: other, namespace: x}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: a, namespace: x}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: b, namespace: x}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: a
+    namespace: x
+`,
+			wantLine: 14,
+			wantMsg:  "x/ConfigMap/a is defined twice (items[2]); first at %s:8 (items[0])",
+		},
+		{
+			name:     "json list",
+			content:  "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n {\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"a\", \"namespace\": \"x\"}},\n\n {\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"a\", \"namespace\": \"x\"}}\n]}\n",
+			wantLine: 4,
+			wantMsg:  "x/ConfigMap/a is defined twice (items[1]); first at %s:2 (items[0])",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeFile(t, t.TempDir(), "dump.yaml", tt.content)
+			_, err := SnapshotFromManifests([]string{path}, ManifestOptions{})
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("want InputError, got %v", err)
+			}
+			if ie.File != path || ie.Line != tt.wantLine {
+				t.Errorf("position %s:%d, want %s:%d", ie.File, ie.Line, path, tt.wantLine)
+			}
+			if want := fmt.Sprintf(tt.wantMsg, path); !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
+			}
+		})
 	}
 }

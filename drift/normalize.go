@@ -72,6 +72,7 @@ var volatileAnnotations = []string{
 	LastAppliedAnnotation,
 	"deployment.kubernetes.io/revision",
 	"control-plane.alpha.kubernetes.io/leader",
+	RestartedAtAnnotation,
 }
 
 // unread declares the parts of an API object that Normalize drops after
@@ -161,8 +162,9 @@ func looksSecret(name string) bool {
 }
 
 // Normalize converts one API object (as decoded JSON) into an Object. It
-// reports fold=true for objects represented by their controller (Pods of a
-// ReplicaSet, ...), which a snapshot leaves out. obj is modified.
+// reports fold=true for objects a snapshot leaves out: those represented by
+// their controller (Pods of a ReplicaSet, children with generated names,
+// ...) and Helm release revisions that are history. obj is modified.
 func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err error) {
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
@@ -182,7 +184,7 @@ func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err err
 
 	o = Object{Group: group, Version: version, Kind: kind, Namespace: ns, Name: name, Object: obj}
 	o.Provenance = n.provenance(meta)
-	if foldedIntoOwner(group, kind, o.Provenance.Owner) {
+	if foldedIntoOwner(group, kind, o.Provenance.Owner) || generatedChild(meta, o.Provenance.Owner) {
 		return o, true, nil
 	}
 
@@ -207,6 +209,31 @@ func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err err
 	if labels, ok := meta["labels"].(map[string]any); ok && len(labels) == 0 {
 		delete(meta, "labels")
 	}
+
+	if group == "" && (kind == "Secret" || kind == "ConfigMap") && isHelmRelease(kind, name, obj, meta) {
+		if name, history, ok := normalizeHelmRelease(kind, obj, meta); ok {
+			if history {
+				return o, true, nil
+			}
+			o.Name = name
+			delete(obj, unread.status)
+			return o, false, nil
+		}
+	}
+	normalizeClusterIdentity(group, kind, ns, name, obj)
+	if group == "" {
+		switch kind {
+		case "Secret":
+			if stable, ok := legacyTokenName(obj, meta, name); ok {
+				o.Name = stable
+			}
+		case "ServiceAccount":
+			stableServiceAccountSecrets(obj, meta)
+		case "Pod":
+			stableKubeAPIAccess(obj)
+		}
+	}
+	dropRestartedAt(obj)
 
 	switch {
 	case unread.statusKept(group, kind):
@@ -271,6 +298,10 @@ func (n *Normalizer) provenance(meta map[string]any) Provenance {
 			mg.Operation, _ = m["operation"].(string)
 			mg.Subresource, _ = m["subresource"].(string)
 			fields, _ := m[unread.fieldsV1].(map[string]any)
+			// Only a field set read whole can be pruned (see unread).
+			if unread.fieldsRead(mg.Manager) && len(fields) > 0 && pruneDropped(fields) {
+				continue
+			}
 			for k := range fields {
 				if name, ok := strings.CutPrefix(k, "f:"); ok {
 					mg.Fields = append(mg.Fields, name)

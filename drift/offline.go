@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -85,6 +86,8 @@ type manifestBuilder struct {
 type pendingObject struct {
 	file                 string
 	line                 int
+	inList               bool
+	item                 int
 	group, version, kind string
 	hasMeta              bool
 	namespace, name      string // metadata.namespace and .name as written
@@ -103,7 +106,7 @@ func newManifestBuilder(opts ManifestOptions) *manifestBuilder {
 // add normalizes ms (modifying their objects) and keeps the results.
 func (b *manifestBuilder) add(ms []Manifest) {
 	for _, m := range ms {
-		p := pendingObject{file: m.File, line: m.Line, kind: m.Object["kind"].(string)}
+		p := pendingObject{file: m.File, line: m.Line, inList: m.InList, item: m.Item, kind: m.Object["kind"].(string)}
 		p.group, p.version = splitAPIVersion(m.Object["apiVersion"].(string))
 		if p.kind == "CustomResourceDefinition" {
 			spec, _ := m.Object["spec"].(map[string]any)
@@ -132,17 +135,14 @@ func (b *manifestBuilder) add(ms []Manifest) {
 func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 	s := newSnapshot(SourceManifests, b.opts.Scope, b.opts.Normalizer, b.opts.Now)
 	s.Metadata.Paths = slices.Clone(paths)
-	type place struct {
-		file string
-		line int
-	}
-	seen := map[ObjectID]place{}
+	seen := map[ObjectID]*pendingObject{}
+	at := map[ObjectID]int{} // index in s.Objects
 	types := map[ResourceType]bool{}
 	for i := range b.pending {
 		p := &b.pending[i]
 		namespaced := !isClusterScoped(p.group, p.kind, b.crds)
 		if !p.hasMeta {
-			return nil, &InputError{File: p.file, Line: p.line, Msg: p.kind + " has no metadata", Hint: "every object needs metadata.name"}
+			return nil, &InputError{File: p.file, Line: p.itemLine(), Msg: p.kind + " has no metadata" + p.where(), Hint: "every object needs metadata.name"}
 		}
 		ns := ""
 		if namespaced {
@@ -152,7 +152,7 @@ func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 			continue
 		}
 		if p.err != nil {
-			return nil, &InputError{File: p.file, Line: p.line, Msg: p.err.Error()}
+			return nil, &InputError{File: p.file, Line: p.itemLine(), Msg: p.err.Error() + p.where()}
 		}
 		if p.fold {
 			s.Metadata.Folded++
@@ -167,12 +167,21 @@ func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 			delete(meta, "namespace")
 		}
 		id := o.ID()
+		if prev, dup := seen[id]; dup && p.name != id.Name && prev.name != id.Name {
+			// Both renamed by normalization: twins, as foldTwins.
+			s.Metadata.Folded++
+			if i := at[id]; bytes.Compare(snapshotForm(&o), snapshotForm(&s.Objects[i])) < 0 {
+				s.Objects[i] = o
+			}
+			continue
+		}
 		if prev, dup := seen[id]; dup {
-			return nil, &InputError{File: p.file, Line: p.line,
-				Msg:  fmt.Sprintf("%s is defined twice; first at %s:%d", id, prev.file, prev.line),
+			return nil, &InputError{File: p.file, Line: p.itemLine(),
+				Msg:  fmt.Sprintf("%s is defined twice%s; first at %s:%d%s", id, p.where(), prev.file, prev.itemLine(), prev.where()),
 				Hint: "keep one definition"}
 		}
-		seen[id] = place{p.file, p.line}
+		seen[id] = p
+		at[id] = len(s.Objects)
 		types[ResourceType{Group: p.group, Version: p.version, Kind: p.kind, Namespaced: namespaced}] = true
 		s.Objects = append(s.Objects, o)
 	}
@@ -181,6 +190,22 @@ func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 	}
 	s.Sort()
 	return s, nil
+}
+
+// itemLine is the line where p starts: its document's, or its own inside a List.
+func (p *pendingObject) itemLine() int {
+	if !p.inList {
+		return p.line
+	}
+	return listItemLine(p.file, p.line, p.item)
+}
+
+// where names p's place inside a List, for errors: " (items[3])".
+func (p *pendingObject) where() string {
+	if !p.inList {
+		return ""
+	}
+	return fmt.Sprintf(" (items[%d])", p.item)
 }
 
 func isClusterScoped(group, kind string, crds map[string]bool) bool {

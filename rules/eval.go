@@ -2,7 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,9 +71,11 @@ func Evaluate(dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.
 		pairs = append(pairs, *sv)
 	}
 
+	// Lists pair their items as the API declares, prod's CRDs first.
+	schemas := drift.NewSchemas(prod, dev)
 	for _, set := range sets {
 		for _, r := range set.Rules {
-			fs, err := r.evaluate(pairs, dev, prod)
+			fs, err := r.evaluate(pairs, dev, prod, schemas, sets)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s (%s:%d): %w", r.ID, r.file, r.line, err)
 			}
@@ -163,8 +167,14 @@ func objectLabels(o *drift.Object) map[string]string {
 	return out
 }
 
-func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.Finding, error) {
-	if sc, ok := semanticChecks[r.Check]; ok {
+func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot, schemas *drift.Schemas, sets []*RuleSet) ([]drift.Finding, error) {
+	sc, ok := semanticChecks[r.Check]
+	if r.Check == CheckUnmanaged {
+		sc, ok = func(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
+			return r.checkUnmanaged(pairs, sets), nil
+		}, true
+	}
+	if ok {
 		// A semantic check sees every pair in scope (a policy in one
 		// namespace selects peers in others); the rule's match then decides
 		// which of its findings this rule reports.
@@ -205,7 +215,7 @@ func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot) ([]drift.
 		case CheckPresence:
 			f = r.checkPresence(p)
 		case CheckFields:
-			f = r.checkFields(p)
+			f = r.checkFields(p, schemas)
 		case CheckCEL:
 			f = r.checkCEL(p)
 		default:
@@ -235,10 +245,11 @@ func (r *Rule) checkPresence(p *drift.Pair) *drift.Finding {
 	return nil
 }
 
-func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
+func (r *Rule) checkFields(p *drift.Pair, schemas *drift.Schemas) *drift.Finding {
 	if p.Dev == nil || p.Prod == nil {
 		return nil // presence is another rule's business
 	}
+	schema := schemas.For(p.Prod.Group, p.Prod.Version, p.Prod.Kind)
 	dev, prod := any(p.Dev.Object), any(p.Prod.Object)
 	if len(r.paths) > 0 {
 		dev, prod = Project(dev, r.paths), Project(prod, r.paths)
@@ -246,12 +257,15 @@ func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
 	if len(r.ignore) > 0 {
 		dev, prod = Prune(dev, r.ignore), Prune(prod, r.ignore)
 	}
-	if drift.Equivalent(dev, prod) {
-		return nil // the common case, without go-cmp's reflection walk
+	if schema.Equivalent(dev, prod) {
+		return nil // the common case, without building paths
 	}
-	diffs := drift.DiffFields(dev, prod)
+	diffs := schema.DiffFields(dev, prod)
 	if len(diffs) == 0 {
 		return nil
+	}
+	if len(r.paths) > 0 {
+		diffs = r.expandAbsent(diffs)
 	}
 	msg := diffs[0].Path + " differs"
 	if len(diffs) > 1 {
@@ -260,6 +274,69 @@ func (r *Rule) checkFields(p *drift.Pair) *drift.Finding {
 	f := r.NewFinding(p.ID, drift.FindingChanged, r.renderMessage(p.ID, p.Dev, p.Prod, msg))
 	f.Fields = diffs
 	return &f
+}
+
+// expandAbsent splits a difference where one side lacks a whole subtree
+// the rule's paths reach into (a namespace without any pod-security label
+// shows as the absent metadata) into one difference per field the paths
+// select, each naming its path and its value on the side that has it.
+func (r *Rule) expandAbsent(diffs []drift.FieldDiff) []drift.FieldDiff {
+	var out []drift.FieldDiff
+	var expand func(path string, v any, devSide bool)
+	expand = func(path string, v any, devSide bool) {
+		m, isMap := v.(map[string]any)
+		if !isMap || r.coversPath(path) {
+			d := drift.FieldDiff{Path: path, Prod: v}
+			if devSide {
+				d = drift.FieldDiff{Path: path, Dev: v}
+			}
+			out = append(out, d)
+			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			expand(childPath(path, k), m[k], devSide)
+		}
+	}
+	for _, d := range diffs {
+		switch {
+		case d.Dev == nil && d.Prod != nil:
+			expand(d.Path, d.Prod, false)
+		case d.Prod == nil && d.Dev != nil:
+			expand(d.Path, d.Dev, true)
+		default:
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (r *Rule) coversPath(path string) bool {
+	for _, p := range r.paths {
+		if p.Covers(path) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Rule) ignoresPath(path string) bool {
+	for _, p := range r.ignore {
+		if p.Covers(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// childPath spells a map key below path as DiffFields does.
+func childPath(path, key string) string {
+	switch {
+	case strings.ContainsAny(key, ".[]= "):
+		return path + "[" + strconv.Quote(key) + "]"
+	case path == "":
+		return key
+	}
+	return path + "." + key
 }
 
 func joinPaths(diffs []drift.FieldDiff, max int) string {

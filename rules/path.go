@@ -241,3 +241,78 @@ func globMatch(pattern, key string) bool {
 	ok, _ := path.Match(pattern, key)
 	return ok
 }
+
+// Covers reports whether the pattern selects the field at a concrete path
+// as DiffFields and managedFields spell it
+// (spec.template.spec.containers[name=app].image, metadata.labels["a.b/c"]):
+// the field itself or one of its ancestors. A key applied to a list applies
+// to each item, as in Project.
+func (p Path) Covers(concrete string) bool {
+	toks, ok := concreteSteps(concrete)
+	if !ok {
+		return false
+	}
+	steps := p.steps
+	for len(steps) > 0 {
+		if len(toks) == 0 {
+			return false // the pattern selects something below this field
+		}
+		t := toks[0]
+		switch {
+		case t.item && steps[0].anyIndex:
+			steps = steps[1:]
+		case t.item:
+			// a key applied to a list: the item is passed over
+		case steps[0].matchesKey(t.key):
+			steps = steps[1:]
+		default:
+			return false
+		}
+		toks = toks[1:]
+	}
+	return true
+}
+
+type concreteStep struct {
+	key  string
+	item bool // a list item: [name=app], [2], [=value]
+}
+
+// concreteSteps splits a concrete path into map keys and list items.
+func concreteSteps(s string) ([]concreteStep, bool) {
+	var out []concreteStep
+	for s != "" {
+		switch {
+		case strings.HasPrefix(s, `["`):
+			end := strings.Index(s, `"]`)
+			if end < 0 {
+				return nil, false
+			}
+			key, err := strconv.Unquote(s[1 : end+1])
+			if err != nil {
+				return nil, false
+			}
+			out = append(out, concreteStep{key: key})
+			s = s[end+2:]
+		case strings.HasPrefix(s, "["):
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				return nil, false
+			}
+			out = append(out, concreteStep{item: true})
+			s = s[end+1:]
+		default:
+			s = strings.TrimPrefix(s, ".")
+			end := strings.IndexAny(s, ".[")
+			if end < 0 {
+				end = len(s)
+			}
+			if end == 0 {
+				return nil, false
+			}
+			out = append(out, concreteStep{key: s[:end]})
+			s = s[end:]
+		}
+	}
+	return out, true
+}

@@ -94,3 +94,31 @@ func TestParsePathErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestPathCovers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"spec.replicas", "spec.replicas", true},
+		{"spec.replicas", "spec.template", false},
+		{"spec", "spec.replicas", true},
+		{"spec.template.spec.containers", "spec.template.spec.containers[name=app].image", true},
+		{"spec.template.spec.containers[*].image", "spec.template.spec.containers[name=app].image", true},
+		{"spec.template.spec.containers.image", "spec.template.spec.containers[name=app].image", true},
+		{"spec.template.spec.containers[*].image", "spec.template.spec.containers[name=app].env[name=A].value", false},
+		{`metadata.labels["pod-security.kubernetes.io/*"]`, `metadata.labels["pod-security.kubernetes.io/enforce"]`, true},
+		{`metadata.labels["pod-security.kubernetes.io/*"]`, "metadata.labels", false},
+		{`metadata.labels["pod-security.kubernetes.io/*"]`, "", false},
+		{`metadata.labels["pod-security.kubernetes.io/*"]`, `metadata.labels["team"]`, false},
+	} {
+		p, err := ParsePath(tc.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Covers(tc.path); got != tc.want {
+			t.Errorf("%s covers %s = %v, want %v", tc.pattern, tc.path, got, tc.want)
+		}
+	}
+}

@@ -10,11 +10,11 @@ import (
 )
 
 // semanticChecks are the checks that see both environments whole, by check
-// type; every other check compares one pair of objects at a time.
+// type (and unmanaged, which also sees the other rules); every other check
+// compares one pair of objects at a time.
 var semanticChecks = map[string]SemanticCheck{
 	CheckNetworkPolicy: checkNetworkPolicy,
 	CheckCorefile:      checkCorefile,
-	CheckUnmanaged:     checkUnmanaged,
 }
 
 // sides splits pairs into dev's and prod's objects (dev's already mapped to prod's names).
@@ -81,35 +81,36 @@ func workloadGroup(kind string) string {
 	return ""
 }
 
-func checkUnmanaged(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
-	var out []drift.Finding
-	for _, p := range leftover.Check(pairs, drift.Managers{Manual: r.ManualManagers, Trusted: r.TrustedManagers}) {
-		f := r.NewFinding(p.Object, p.Kind, p.Message)
-		// A leftover is wrong as a whole; for a change by hand, show each
-		// field the manual manager owns with both values.
-		if pair := findPair(pairs, p.Object); pair != nil && pair.Dev != nil && pair.Prod != nil {
-			for _, m := range p.Manual {
-				for _, path := range m.Paths {
-					d := drift.FieldDiff{Path: path, Dev: drift.ValueAt(pair.Dev.Object, path)}
-					if pair.Prod != nil {
-						d.Prod = drift.ValueAt(pair.Prod.Object, path)
-					}
-					f.Fields = append(f.Fields, d)
-				}
+// checkUnmanaged reports leftovers and changes by hand. A field changed by
+// hand that a fields rule of severity info judges (spec.replicas, which
+// workload-replicas reports) is left to that rule: kubectl scale on dev is
+// context, never a leftover.
+func (r *Rule) checkUnmanaged(pairs []drift.Pair, sets []*RuleSet) []drift.Finding {
+	var byDesign []*Rule
+	for _, s := range sets {
+		for _, o := range s.Rules {
+			if o.Check == CheckFields && o.Severity == drift.SeverityInfo && len(o.paths) > 0 {
+				byDesign = append(byDesign, o)
 			}
 		}
+	}
+	judged := func(p *drift.Pair, path string) bool {
+		for _, o := range byDesign {
+			if o.matchesPair(p) && o.coversPath(path) && !o.ignoresPath(path) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []drift.Finding
+	for _, p := range leftover.Check(pairs, drift.Managers{Manual: r.ManualManagers, Trusted: r.TrustedManagers}, judged) {
+		f := r.NewFinding(p.Object, p.Kind, p.Message)
+		// A leftover is wrong as a whole; a change by hand shows each field
+		// set by hand that differs from prod, with both values.
+		f.Fields = p.Changed
 		out = append(out, f)
 	}
-	return out, nil
-}
-
-func findPair(pairs []drift.Pair, id drift.ObjectID) *drift.Pair {
-	for i := range pairs {
-		if pairs[i].ID == id {
-			return &pairs[i]
-		}
-	}
-	return nil
+	return out
 }
 
 // connectionGroup gathers the differences one workload's policies decide

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ type compareOptions struct {
 	rules      []string
 	namespaces []string
 	output     string
+	// defaultsFrom is --defaults-from: context:NAME or none.
+	defaultsFrom string
 
 	// Set by Complete.
 	cfg     *config.Config
@@ -54,6 +57,7 @@ func (o *compareOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.rules, "rules", nil, "rule set file, or builtin (repeatable; replaces the config's rules)")
 	fs.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "compare only these (prod) namespaces (repeatable)")
 	fs.StringVarP(&o.output, "output", "o", o.output, fmt.Sprintf("output format: one of %v", output.Formats))
+	fs.StringVar(&o.defaultsFrom, "defaults-from", "", "cluster (context:NAME) whose API server fills in a manifests side's defaults by dry-run, or none (default: the other side when it is context:)")
 }
 
 // Complete loads the config and the rule sets (with waivers) into the
@@ -84,12 +88,18 @@ func (o *compareOptions) Complete() error {
 		Progress:       newProgress(o.streams.ErrOut, isTerminal(o.streams.ErrOut)),
 		RuleSets:       sets,
 		Mapping:        cfg.Mapping,
+		DefaultsFrom:   cmp.Or(o.defaultsFrom, cfg.DefaultsFrom),
 	}
 	return nil
 }
 
-// Validate checks the output format.
-func (o *compareOptions) Validate() error { return output.Validate(o.output) }
+// Validate checks the output format and --defaults-from.
+func (o *compareOptions) Validate() error {
+	if err := compare.ValidateDefaultsFrom(o.defaultsFrom); err != nil {
+		return err
+	}
+	return output.Validate(o.output)
+}
 
 // scope is the capture scope for live and manifest sources.
 func (o *compareOptions) scope() drift.Scope {

@@ -93,6 +93,7 @@ func TestDiffBadInput(t *testing.T) {
 		{"bad manifest", []string{"diff", badManifest, prod}, badManifest + ":5"},
 		{"corrupt snapshot", []string{"diff", corrupt, prod}, "snapshot " + corrupt + ": snapshot is corrupt"},
 		{"bad format", []string{"diff", dev, prod, "-o", "yaml"}, `unknown output format "yaml"`},
+		{"bad defaults-from", []string{"diff", dev, prod, "--defaults-from", "prod"}, `defaults-from "prod": want context:NAME or none`},
 		{"one argument", []string{"diff", dev}, "accepts 2 arg(s), received 1"},
 	}
 	for _, tt := range tests {

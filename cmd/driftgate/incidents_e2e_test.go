@@ -177,7 +177,7 @@ func TestIncidentLeftoversOnDev(t *testing.T) {
 		t.Errorf("checkout-debug: %+v", debug)
 	}
 	edited, ok := byObject[ns+"/Deployment.apps/payments"]
-	if !ok || edited.Kind != drift.FindingChanged || !strings.Contains(edited.Message, "kubectl-edit (update) owns spec.template.spec.containers[name=payments].image") {
+	if !ok || edited.Kind != drift.FindingChanged || !strings.Contains(edited.Message, "kubectl-edit (update) set spec.template.spec.containers[name=payments].image") {
 		t.Fatalf("payments: %+v", edited)
 	}
 	if len(edited.Fields) != 1 || edited.Fields[0].Dev != "registry.example.com/shop/payments:1.9.1-hotfix" || edited.Fields[0].Prod != "registry.example.com/shop/payments:1.9.0" {

@@ -58,15 +58,25 @@ type Options struct {
 	RuleSets []*rules.RuleSet
 	// Mapping maps dev namespaces and values to prod's.
 	Mapping drift.Mapping
+
+	// DefaultsFrom names the cluster whose API server fills in the
+	// defaults of a manifests side (see drift/defaults): context:NAME,
+	// DefaultsNone, or empty for the other side when that is a live
+	// cluster. Without a server the manifests are compared as written.
+	DefaultsFrom string
 }
+
+// DefaultsNone, as Options.DefaultsFrom, compares manifests as written.
+const DefaultsNone = "none"
 
 // Run loads dev and prod and evaluates the rule sets over them.
 func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Result, error) {
-	devSnap, devLoc, err := Load(ctx, dev, opts)
+	var notes []string
+	devSnap, devLoc, err := load(ctx, dev, opts, defaultsFor(dev, prod, opts), &notes)
 	if err != nil {
 		return nil, err
 	}
-	prodSnap, prodLoc, err := Load(ctx, prod, opts)
+	prodSnap, prodLoc, err := load(ctx, prod, opts, defaultsFor(prod, dev, opts), &notes)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +84,7 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 	if err != nil {
 		return nil, err
 	}
+	res.Notes = append(notes, res.Notes...)
 	res.Dev = drift.SideOf("dev", devLoc, devSnap)
 	res.Prod = drift.SideOf("prod", prodLoc, prodSnap)
 	return res, nil
@@ -84,6 +95,12 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 // a context is captured live. It also returns where the snapshot came from:
 // the file or folder, or context:NAME.
 func Load(ctx context.Context, env Environment, opts Options) (*drift.Snapshot, string, error) {
+	return load(ctx, env, opts, nil, nil)
+}
+
+// load is Load, with the server defaults of a manifests side taken as
+// defaults says, and notes on how they were (or why not) appended to notes.
+func load(ctx context.Context, env Environment, opts Options, defaults *defaultsPlan, notes *[]string) (*drift.Snapshot, string, error) {
 	src, err := drift.ParseSource(env.Source)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", env.Name, err)
@@ -97,7 +114,13 @@ func Load(ctx context.Context, env Environment, opts Options) (*drift.Snapshot, 
 		}
 		return s, src.Path, checkAge(env.Name, src.Path, s, opts)
 	case drift.SourceKindManifests:
-		s, err := drift.SnapshotFromManifests([]string{src.Path}, drift.ManifestOptions{Scope: opts.Scope, Normalizer: norm})
+		mo := drift.ManifestOptions{Scope: opts.Scope, Normalizer: norm}
+		var s *drift.Snapshot
+		if defaults == nil {
+			s, err = drift.SnapshotFromManifests([]string{src.Path}, mo)
+		} else {
+			s, err = defaultedManifests(ctx, env.Name, src.Path, mo, defaults, opts, notes)
+		}
 		if err == nil {
 			err = s.Seal()
 		}

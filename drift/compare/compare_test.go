@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/rules"
 )
@@ -78,6 +80,52 @@ func TestLoadRefusals(t *testing.T) {
 				t.Errorf("location %q, error %v", loc, err)
 			case tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)):
 				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunDefaultsNotes checks what a manifests side says about server
+// defaults when no server can give them: the run goes on, compared as written.
+func TestRunDefaultsNotes(t *testing.T) {
+	t.Parallel()
+	dir := manifestDir(t, "1")
+	s, err := drift.SnapshotFromManifests([]string{dir}, drift.ManifestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(t.TempDir(), "prod.json")
+	if err := s.Save(snap); err != nil {
+		t.Fatal(err)
+	}
+	unreachable := func(string, string) (*rest.Config, string, error) {
+		return &rest.Config{Host: "https://127.0.0.1:1", Timeout: 5 * time.Second}, "gone", nil
+	}
+	const notApplied = "server defaults not applied to the dev manifests: manifests compared as written; fields the API server would default may show as drift "
+	tests := []struct {
+		name, prod, from string
+		want             []string
+	}{
+		{"both manifests", dir, "", nil},
+		{"prod snapshot", snap, "", []string{notApplied + "(prod is a snapshot file and no cluster was named to take them from (--defaults-from context:NAME))"}},
+		{"none", snap, DefaultsNone, []string{notApplied + "(--defaults-from none)"}},
+		{"unreachable", snap, "context:gone", []string{notApplied + "(context:gone could not be reached: "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := Run(context.Background(), Environment{Name: "dev", Source: dir}, Environment{Name: "prod", Source: tt.prod},
+				Options{DefaultsFrom: tt.from, RESTConfig: unreachable})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Notes) != len(tt.want) {
+				t.Fatalf("notes %q, want %q", res.Notes, tt.want)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(res.Notes[i], w) {
+					t.Errorf("note %q, want it to start with %q", res.Notes[i], w)
+				}
 			}
 		})
 	}

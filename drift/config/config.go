@@ -41,6 +41,10 @@ type Config struct {
 	Override  Override  `yaml:"override"`
 	Incidents Incidents `yaml:"incidents"`
 	Report    Report    `yaml:"report"`
+	// DefaultsFrom names the cluster (context:NAME) whose API server fills
+	// in the defaults of a manifests side, or none; default: the other
+	// side when it is a live cluster.
+	DefaultsFrom string `yaml:"defaultsFrom"`
 
 	// File is where the config was read from; empty for the defaults.
 	File string `yaml:"-"`
@@ -183,6 +187,9 @@ func Parse(path string, data []byte) (*Config, error) {
 			return nil, yamlx.Errorf(path, lookup(root, "environments", name), "give exactly one of context, snapshot, manifests",
 				"environment %q has %d sources", name, n)
 		}
+	}
+	if d := c.DefaultsFrom; d != "" && d != "none" && (!strings.HasPrefix(d, "context:") || d == "context:") {
+		return nil, yamlx.Errorf(path, lookup(root, "defaultsFrom"), "context:NAME or none", "invalid defaultsFrom %q", d)
 	}
 	if c.Override.TicketPattern != "" {
 		if _, err := regexp.Compile(c.Override.TicketPattern); err != nil {

@@ -7,6 +7,7 @@ package leftover
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/driftgate/driftgate/drift"
@@ -17,15 +18,30 @@ type Problem struct {
 	Object drift.ObjectID
 	Kind   string // drift.FindingExtraInDev or drift.FindingChanged
 	// Manual are the manual managers and the fields each owns.
-	Manual  []drift.Manager
+	Manual []drift.Manager
+	// Changed are the fields changed by hand whose value on dev differs
+	// from prod's, with both values (a change by hand only).
+	Changed []drift.FieldDiff
 	Message string
 }
+
+// JudgedElsewhere reports whether another rule decides what a difference
+// at path of the pair means (replica counts, which differ by design and
+// another rule reports as info), so that a change by hand there is not a
+// leftover. Nil means no path is.
+type JudgedElsewhere func(p *drift.Pair, path string) bool
 
 // Check examines dev's side of every pair. An object is judged through its
 // controlling owner when the owner is in the snapshot; an owned object
 // whose owner is gone is itself a leftover. Managers says which field
 // managers mean a change by hand.
-func Check(pairs []drift.Pair, managers drift.Managers) []Problem {
+//
+// An object prod has too is a problem only where a field a manual manager
+// owns on dev holds another value than prod's at the same path: a change
+// by hand that left dev as prod is not drift. Where that cannot be told
+// (the snapshot kept only part of the manager's paths, or a path is found
+// on neither side) the object is reported, saying why.
+func Check(pairs []drift.Pair, managers drift.Managers, judged JudgedElsewhere) []Problem {
 	present := map[ownerKey]bool{}
 	for _, p := range pairs {
 		if p.Dev != nil {
@@ -33,7 +49,8 @@ func Check(pairs []drift.Pair, managers drift.Managers) []Problem {
 		}
 	}
 	var out []Problem
-	for _, p := range pairs {
+	for i := range pairs {
+		p := &pairs[i]
 		dev := p.Dev
 		if dev == nil {
 			continue
@@ -55,10 +72,93 @@ func Check(pairs []drift.Pair, managers drift.Managers) []Problem {
 		case p.Prod == nil:
 			out = append(out, Problem{Object: p.ID, Kind: drift.FindingExtraInDev, Manual: manual, Message: leftoverMessage(dev, manual)})
 		case len(manual) > 0:
-			out = append(out, Problem{Object: p.ID, Kind: drift.FindingChanged, Manual: manual, Message: manualMessage(manual)})
+			changed, what, undecided := compareManual(p, manual, judged)
+			if len(what) == 0 && len(undecided) == 0 {
+				continue
+			}
+			out = append(out, Problem{Object: p.ID, Kind: drift.FindingChanged, Manual: manual, Changed: changed, Message: manualMessage(what, undecided)})
 		}
 	}
 	return out
+}
+
+// compareManual compares each field a manual manager owns on dev with
+// prod's value at the same path. It returns the differing fields, what
+// each manager changed (for the message), and for each manager whose
+// changes could not all be compared, why.
+func compareManual(p *drift.Pair, manual []drift.Manager, judged JudgedElsewhere) (changed []drift.FieldDiff, what, undecided []string) {
+	seen := map[string]bool{}
+	for _, m := range manual {
+		who := fmt.Sprintf("%s (%s)", m.Manager, strings.ToLower(m.Operation))
+		if len(m.Paths) == 0 {
+			undecided = append(undecided, fmt.Sprintf("%s owns %s and the snapshot did not keep which fields", who, strings.Join(m.Fields, ", ")))
+			continue
+		}
+		var differ, lost []string
+		for _, path := range m.Paths {
+			if more, ok := truncated(path); ok {
+				undecided = append(undecided, fmt.Sprintf("%s owns %d more fields than the %d the snapshot keeps", who, more, len(m.Paths)-1))
+				continue
+			}
+			if seen[path] || (judged != nil && judged(p, path)) {
+				continue
+			}
+			seen[path] = true
+			dv, pv := drift.ValueAt(p.Dev.Object, path), drift.ValueAt(p.Prod.Object, path)
+			switch {
+			case dv == nil && pv == nil:
+				lost = append(lost, path)
+			case !sameValue(path, dv, pv):
+				d := drift.FieldDiff{Path: path, Dev: dv, Prod: pv}
+				changed = append(changed, d)
+				differ = append(differ, fmt.Sprintf("%s (dev %s, prod %s)", path, d.DevString(), d.ProdString()))
+			}
+		}
+		if len(differ) > 0 {
+			what = append(what, who+" set "+strings.Join(differ, ", "))
+		}
+		if len(lost) > 0 {
+			undecided = append(undecided, fmt.Sprintf("%s owns %s, found on neither side", who, strings.Join(lost, ", ")))
+		}
+	}
+	return changed, what, undecided
+}
+
+// truncated reads the "... N more" marker that ends a manager's path list
+// when the snapshot kept only part of it.
+func truncated(path string) (more int, ok bool) {
+	rest, ok := strings.CutPrefix(path, "... ")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(rest, " more"))
+	if err != nil {
+		return 0, true
+	}
+	return n, true
+}
+
+// sameValue compares a dev and a prod value found at path as a fields
+// rule would: images as references, quantities by amount.
+func sameValue(path string, dev, prod any) bool {
+	if ds, ok := dev.(string); ok && drift.ImageLeafPath(path) {
+		ps, ok := prod.(string)
+		return ok && drift.SameImage(ds, ps)
+	}
+	if drift.Equivalent(dev, prod) {
+		return true
+	}
+	// Give DiffFields the last two keys of the path, which decide how it
+	// compares the values (limits.cpu is a quantity).
+	if i := strings.LastIndexByte(path, '.'); i >= 0 && !strings.ContainsAny(path[i+1:], `["`) {
+		leaf, rest := path[i+1:], path[:i]
+		parent := rest[strings.LastIndexAny(rest, ".]")+1:]
+		if parent != "" && !strings.ContainsAny(parent, `["`) {
+			wrap := func(v any) any { return map[string]any{parent: map[string]any{leaf: v}} }
+			dev, prod = wrap(dev), wrap(prod)
+		}
+	}
+	return len(drift.DiffFields(dev, prod)) == 0
 }
 
 type ownerKey struct{ group, kind, namespace, name string }
@@ -91,16 +191,15 @@ func leftoverMessage(o *drift.Object, manual []drift.Manager) string {
 	return why + ": a leftover that can make dev look healthy; delete it from dev or deploy it to prod"
 }
 
-func manualMessage(manual []drift.Manager) string {
+func manualMessage(what, undecided []string) string {
 	var parts []string
-	for _, m := range manual {
-		fields := m.Paths
-		if len(fields) == 0 {
-			fields = m.Fields
-		}
-		parts = append(parts, fmt.Sprintf("%s (%s) owns %s", m.Manager, strings.ToLower(m.Operation), strings.Join(fields, ", ")))
+	if len(what) > 0 {
+		parts = append(parts, "differs from prod: "+strings.Join(what, "; "))
 	}
-	return "changed by hand on dev: " + strings.Join(parts, "; ") + "; redeploy it with the deploy tool"
+	if len(undecided) > 0 {
+		parts = append(parts, "could not be compared with prod, so it counts as drift: "+strings.Join(undecided, "; "))
+	}
+	return "changed by hand on dev and " + strings.Join(parts, "; it also ") + "; redeploy it with the deploy tool"
 }
 
 func managerNames(ms []drift.Manager) string {

@@ -18,6 +18,14 @@ func object(t *testing.T, group, kind, ns, name string, prov drift.Provenance) *
 		Object: map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": name, "namespace": ns}}}
 }
 
+// withImage gives a Deployment one container, app, running image.
+func withImage(o *drift.Object, image string) *drift.Object {
+	o.Object["spec"] = map[string]any{"replicas": int64(1), "template": map[string]any{"spec": map[string]any{
+		"containers": []any{map[string]any{"name": "app", "image": image}},
+	}}}
+	return o
+}
+
 func pair(dev, prod *drift.Object) drift.Pair {
 	o := dev
 	if o == nil {
@@ -51,7 +59,7 @@ func TestCheck(t *testing.T) {
 	pairs := []drift.Pair{
 		pair(object(t, "apps", "Deployment", "a", "web", argo), object(t, "apps", "Deployment", "a", "web", argo)),
 		pair(object(t, "apps", "Deployment", "a", "debug", created), nil),
-		pair(object(t, "apps", "Deployment", "a", "api", edited), object(t, "apps", "Deployment", "a", "api", argo)),
+		pair(withImage(object(t, "apps", "Deployment", "a", "api", edited), "api:2"), withImage(object(t, "apps", "Deployment", "a", "api", argo), "api:1")),
 		pair(object(t, "apps", "Deployment", "a", "chart", helmEdited), object(t, "apps", "Deployment", "a", "chart", helmEdited)),
 		pair(object(t, "apps", "ReplicaSet", "a", "web-1", drift.Provenance{}), nil),
 		pair(object(t, "", "ConfigMap", "a", "owned", ownedByRS), nil),
@@ -59,10 +67,10 @@ func TestCheck(t *testing.T) {
 		pair(object(t, "", "Pod", "a", "shell", bare), nil),
 		pair(nil, object(t, "apps", "Deployment", "a", "prod-only", argo)),
 	}
-	got := summary(Check(pairs, drift.Managers{}))
+	got := summary(Check(pairs, drift.Managers{}, nil))
 	want := []string{
 		"extra-in-dev a/Deployment.apps/debug: exists only in dev, made by hand (kubectl-create): a leftover that can make dev look healthy; delete it from dev or deploy it to prod",
-		"changed a/Deployment.apps/api: changed by hand on dev: kubectl-edit (update) owns spec.template.spec.containers[name=app].image; redeploy it with the deploy tool",
+		`changed a/Deployment.apps/api: changed by hand on dev and differs from prod: kubectl-edit (update) set spec.template.spec.containers[name=app].image (dev "api:2", prod "api:1"); redeploy it with the deploy tool`,
 		"extra-in-dev a/ReplicaSet.apps/web-1: exists only in dev, a ReplicaSet without a controller: a leftover that can make dev look healthy; delete it from dev or deploy it to prod",
 		"extra-in-dev a/ConfigMap/orphan: exists only in dev, and its owner Deployment/gone is gone: a leftover that can make dev look healthy; delete it from dev or deploy it to prod",
 		"extra-in-dev a/Pod/shell: exists only in dev, a Pod without a controller: a leftover that can make dev look healthy; delete it from dev or deploy it to prod",
@@ -72,7 +80,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	// A team that deploys with kubectl apply from CI trusts it.
-	got = summary(Check(pairs[2:3], drift.Managers{Trusted: []string{"kubectl-edit"}}))
+	got = summary(Check(pairs[2:3], drift.Managers{Trusted: []string{"kubectl-edit"}}, nil))
 	if len(got) != 0 {
 		t.Errorf("trusted manager still reported: %v", got)
 	}
@@ -95,11 +103,14 @@ func TestRealManualApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &s.Objects[0]
-	ps := Check([]drift.Pair{{ID: o.ID(), Dev: o, Prod: o}}, drift.Managers{})
+	// Prod as the deploy tool left it: without the fields set by hand.
+	prod := &drift.Object{Group: o.Group, Version: o.Version, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
+		Object: map[string]any{"apiVersion": o.Object["apiVersion"], "kind": o.Kind, "metadata": map[string]any{"name": o.Name, "namespace": o.Namespace}}}
+	ps := Check([]drift.Pair{{ID: o.ID(), Dev: o, Prod: prod}}, drift.Managers{}, nil)
 	if len(ps) != 1 || ps[0].Kind != drift.FindingChanged || len(ps[0].Manual) != 1 || ps[0].Manual[0].Manager != "kubectl-client-side-apply" {
 		t.Fatalf("problems: %+v", ps)
 	}
-	if !strings.Contains(ps[0].Message, "kubectl-client-side-apply (update) owns") || len(ps[0].Manual[0].Paths) == 0 {
+	if !strings.Contains(ps[0].Message, "kubectl-client-side-apply (update) set") || len(ps[0].Manual[0].Paths) == 0 {
 		t.Errorf("message does not name the fields: %s", ps[0].Message)
 	}
 	if o.Provenance.LastApplied {
@@ -135,7 +146,7 @@ func TestManualManagersKeepPaths(t *testing.T) {
 	}
 	o := &s.Objects[0]
 	for _, managers := range []drift.Managers{{}, {Manual: []string{"deploy-*", "Go-*"}}, {Manual: []string{"*"}, Trusted: []string{}}} {
-		ps := Check([]drift.Pair{{ID: o.ID(), Dev: o, Prod: o}}, managers)
+		ps := Check([]drift.Pair{{ID: o.ID(), Dev: o, Prod: o}}, managers, nil)
 		if len(ps) != 1 || len(ps[0].Manual) == 0 {
 			t.Fatalf("managers %+v: problems %+v", managers, ps)
 		}
@@ -144,5 +155,59 @@ func TestManualManagersKeepPaths(t *testing.T) {
 				t.Errorf("managers %+v: %s is judged manual, but the snapshot kept paths %q, want %q", managers, m.Manager, m.Paths, want)
 			}
 		}
+	}
+}
+
+// TestManualChangeComparedWithProd: a field changed by hand is drift only
+// where its value on dev differs from prod's.
+func TestManualChangeComparedWithProd(t *testing.T) {
+	t.Parallel()
+	argo := drift.Manager{Manager: "argocd-controller", Operation: "Apply", Fields: []string{"metadata", "spec"}}
+	scale := drift.Manager{Manager: "kubectl", Operation: "Update", Subresource: "scale", Fields: []string{"spec"}, Paths: []string{"spec.replicas"}}
+	edit := drift.Manager{Manager: "kubectl-edit", Operation: "Update", Fields: []string{"spec"}, Paths: []string{"spec.template.spec.containers[name=app].image"}}
+	deploy := func(image string, replicas int64, managers ...drift.Manager) *drift.Object {
+		o := withImage(object(t, "apps", "Deployment", "a", "web", drift.Provenance{Managers: managers}), image)
+		o.Object["spec"].(map[string]any)["replicas"] = replicas
+		return o
+	}
+	replicasJudged := func(_ *drift.Pair, path string) bool { return path == "spec.replicas" }
+	many := edit
+	many.Paths = []string{"spec.template.spec.containers[name=app].image", "... 40 more"}
+	lost := edit
+	lost.Paths = []string{"spec.template.spec.containers[name=sidecar].image"}
+	noPaths := edit
+	noPaths.Paths = nil
+
+	tests := []struct {
+		name      string
+		dev, prod *drift.Object
+		judged    JudgedElsewhere
+		want      []string
+	}{
+		{"kubectl scale to prod's count", deploy("web:1", 5, argo, scale), deploy("web:1", 5, argo), nil, nil},
+		{"kubectl-scale to prod's count", deploy("web:1", 5, argo, drift.Manager{Manager: "kubectl-scale", Operation: "Update", Subresource: "scale", Paths: []string{"spec.replicas"}}), deploy("web:1", 5, argo), nil, nil},
+		{"kubectl scale to another count, replicas judged elsewhere", deploy("web:1", 1, argo, scale), deploy("web:1", 5, argo), replicasJudged, nil},
+		{"kubectl scale to another count", deploy("web:1", 1, argo, scale), deploy("web:1", 5, argo), nil,
+			[]string{"changed a/Deployment.apps/web: changed by hand on dev and differs from prod: kubectl (update) set spec.replicas (dev 1, prod 5); redeploy it with the deploy tool"}},
+		{"kubectl edit of an image to another", deploy("web:2", 5, argo, edit), deploy("web:1", 5, argo), replicasJudged,
+			[]string{`changed a/Deployment.apps/web: changed by hand on dev and differs from prod: kubectl-edit (update) set spec.template.spec.containers[name=app].image (dev "web:2", prod "web:1"); redeploy it with the deploy tool`}},
+		{"kubectl edit that set prod's image", deploy("nginx:1.27", 5, argo, edit), deploy("docker.io/library/nginx:1.27", 5, argo), replicasJudged, nil},
+		{"kubectl create of a dev-only object", deploy("web:1", 1, drift.Manager{Manager: "kubectl-create", Operation: "Update", Fields: []string{"spec"}}), nil, replicasJudged,
+			[]string{"extra-in-dev a/Deployment.apps/web: exists only in dev, made by hand (kubectl-create): a leftover that can make dev look healthy; delete it from dev or deploy it to prod"}},
+		{"more fields than the snapshot keeps", deploy("web:1", 5, argo, many), deploy("web:1", 5, argo), nil,
+			[]string{"changed a/Deployment.apps/web: changed by hand on dev and could not be compared with prod, so it counts as drift: kubectl-edit (update) owns 40 more fields than the 1 the snapshot keeps; redeploy it with the deploy tool"}},
+		{"a field found on neither side", deploy("web:1", 5, argo, lost), deploy("web:1", 5, argo), nil,
+			[]string{"changed a/Deployment.apps/web: changed by hand on dev and could not be compared with prod, so it counts as drift: kubectl-edit (update) owns spec.template.spec.containers[name=sidecar].image, found on neither side; redeploy it with the deploy tool"}},
+		{"no paths kept", deploy("web:1", 5, argo, noPaths), deploy("web:1", 5, argo), nil,
+			[]string{"changed a/Deployment.apps/web: changed by hand on dev and could not be compared with prod, so it counts as drift: kubectl-edit (update) owns spec and the snapshot did not keep which fields; redeploy it with the deploy tool"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ps := Check([]drift.Pair{pair(tt.dev, tt.prod)}, drift.Managers{}, tt.judged)
+			if diff := cmp.Diff(tt.want, summary(ps)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -30,6 +30,8 @@ type junitSuite struct {
 	Errors   int         `xml:"errors,attr"`
 	Skipped  int         `xml:"skipped,attr"`
 	Cases    []junitCase `xml:"testcase"`
+	// SystemOut holds the result's notes, one a line.
+	SystemOut string `xml:"system-out,omitempty"`
 }
 
 type junitCase struct {
@@ -87,6 +89,9 @@ func renderJUnit(w io.Writer, res *drift.Result, opts Options) error {
 		}
 	}
 	s.Tests = len(s.Cases)
+	if len(res.Notes) > 0 {
+		s.SystemOut = "note: " + strings.Join(res.Notes, "\nnote: ")
+	}
 	doc := junitSuites{Name: "driftgate", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped, Suites: []junitSuite{s}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
@@ -210,6 +215,9 @@ func renderSARIF(w io.Writer, res *drift.Result, opts Options) error {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error",
 			Message: sarifText{fmt.Sprintf("%s: could not observe %s: %s", u.Side, u.GroupKind(), u.Reason)}})
 	}
+	for _, n := range res.Notes {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "note", Message: sarifText{n}})
+	}
 	run.Invocations = []sarifInvocation{inv}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -230,6 +238,9 @@ func renderGitHub(w io.Writer, res *drift.Result) error {
 			cmd = "notice"
 		}
 		fmt.Fprintf(&b, "::%s title=%s::%s\n", cmd, ghProperty("driftgate "+f.Rule+": "+f.Object.String()), ghData(findingBody(f)))
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(&b, "::notice title=driftgate note::%s\n", ghData(n))
 	}
 	fmt.Fprintf(&b, "::notice title=driftgate::%s\n", ghData(verdictLine(res)))
 	_, err := io.WriteString(w, b.String())
