@@ -114,7 +114,7 @@ lint: $(STATICCHECK)
 	cd fixtures/realism && $(GO) vet ./... && $(STATICCHECK) ./...
 
 ## demo: the gate on the local dev/prod test bed
-demo: build testbed
+demo: build testbed-realistic
 	$(GO) run ./fixtures/demo
 
 clean:
