@@ -27,7 +27,7 @@ export DRIFTGATE_TESTBED_BIN := $(TESTBED_BIN)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build test test-short lint demo testbed testbed-realistic chromium bench clean
+.PHONY: all build test test-short lint demo testbed testbed-realistic testbed-keeper chromium bench clean
 
 all: build
 
@@ -78,6 +78,18 @@ testbed-realistic: testbed
 		echo "test bed: realistic parts ready in $(TESTBED_BIN)"; \
 	fi
 
+## testbed-keeper: install the keeper (fixtures/testbed/pdeathsig) under every test-bed binary's name; seconds, redone when its source changes
+KEEPER_STAMP = $(shell cat fixtures/testbed/pdeathsig/main.go | sha256sum | cut -c1-16)
+testbed-keeper: testbed-realistic
+	@if [ "$$(cat '$(TESTBED_BIN)/.stamp-keeper' 2>/dev/null)" != "$(KEEPER_STAMP)" ]; then \
+		tmp=$$(mktemp -d "$(TESTBED_BIN)/.build-keeper-XXXXXX"); trap 'rm -rf "$$tmp"' EXIT; \
+		$(GO) build -trimpath -o "$$tmp/keeper" ./fixtures/testbed/pdeathsig; \
+		for b in kube-apiserver etcd kubectl kube-controller-manager kube-scheduler kwok; do \
+			cp "$$tmp/keeper" "$$tmp/$$b.new" && mv "$$tmp/$$b.new" "$(TESTBED_BIN)/$$b"; done; \
+		echo "$(KEEPER_STAMP)" > "$(TESTBED_BIN)/.stamp-keeper"; \
+		echo "test bed: keeper $(KEEPER_STAMP) installed in $(TESTBED_BIN)"; \
+	fi
+
 ## chromium: Debian's headless browser, for the report's rendering test
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -91,7 +103,7 @@ chromium:
 # files, so the check afterwards finds processes of this run only (a demo or
 # benchmark running beside it is not a leak). A realistic bed's controller
 # manager, scheduler and kwok name files under $tmp/driftgate-testbed-*.
-test: testbed-realistic chromium
+test: testbed-keeper chromium
 	@tmp=$$(mktemp -d -t driftgate-test-XXXXXX); \
 	rc=0; TMPDIR=$$tmp $(GO) test -count=1 -timeout 40m ./... || rc=$$?; \
 	(cd fixtures/realism && TMPDIR=$$tmp $(GO) test -count=1 -timeout 20m ./...) || rc=$$?; \
@@ -114,7 +126,7 @@ lint: $(STATICCHECK)
 	cd fixtures/realism && $(GO) vet ./... && $(STATICCHECK) ./...
 
 ## demo: the gate on the local dev/prod test bed
-demo: build testbed-realistic
+demo: build testbed-keeper
 	$(GO) run ./fixtures/demo
 
 clean:
@@ -135,7 +147,7 @@ fuzz:
 ## bench: fill the test bed and time snapshot, diff and gate against kubectl and a raw-LIST floor, then the Go benchmarks of the hot paths (BENCHMARKS.md; not part of make test)
 BENCH_FLAGS ?=
 GOBENCH ?= .
-bench: build testbed
+bench: build testbed-keeper
 	$(GO) build -o bin/bench-timer ./fixtures/bench/timer
 	$(GO) build -o bin/bench-floor ./fixtures/bench/floor
 	$(GO) run ./fixtures/bench -driftgate $(BIN) -timer bin/bench-timer -floor bin/bench-floor $(BENCH_FLAGS)
