@@ -93,6 +93,11 @@ func (ss *Schemas) For(group, version, kind string) *Schema {
 
 // builtinTypes converts built-in objects to structured-merge-diff typed
 // values; only the schema and the type's name are used from it.
+// PrepareSchemas reads the built-in types' schema now, so the first
+// comparison that needs it does not wait; it is safe to call at any time,
+// from any goroutine, and more than once.
+func PrepareSchemas() { builtinTypes() }
+
 var builtinTypes = sync.OnceValue(func() managedfields.TypeConverter {
 	return applyconfigurations.NewTypeConverter(scheme.Scheme)
 })

@@ -71,6 +71,9 @@ const DefaultsNone = "none"
 
 // Run loads dev and prod and evaluates the rule sets over them.
 func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Result, error) {
+	// Reading the API's list-map keys takes a few hundred milliseconds of
+	// one core: done while the sides load, it is ready when rules need it.
+	go drift.PrepareSchemas()
 	var notes []string
 	devSnap, devLoc, err := load(ctx, dev, opts, defaultsFor(dev, prod, opts), &notes)
 	if err != nil {
