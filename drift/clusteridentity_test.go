@@ -52,15 +52,7 @@ func TestClusterIdentityIsNotDrift(t *testing.T) {
 	t.Parallel()
 	dev := snapshotOf(t, "", clusterIdentity("2")...)
 	prod := snapshotOf(t, "", clusterIdentity("3")...)
-	for _, p := range PairObjects(dev, prod, Mapping{}) {
-		if p.Dev == nil || p.Prod == nil {
-			t.Errorf("%s is on one side only", p.ID)
-			continue
-		}
-		if diff := cmp.Diff(p.Prod.Object, p.Dev.Object); diff != "" {
-			t.Errorf("%s differs (-prod +dev):\n%s", p.ID, diff)
-		}
-	}
+	assertPairsEqual(t, dev, prod)
 	// What is configuration rather than identity stays.
 	for _, o := range dev.Objects {
 		if o.Name == "extension-apiserver-authentication" {
@@ -83,5 +75,20 @@ spec: {clusterIP: 10.96.0.9}
 `)
 	if got := s.Objects[0].Object["spec"].(map[string]any)["clusterIP"]; got != "10.96.0.9" {
 		t.Errorf("clusterIP = %v, want kept", got)
+	}
+}
+
+// assertPairsEqual fails t for every object of dev or prod that is on one
+// side only or differs from its twin.
+func assertPairsEqual(t *testing.T, dev, prod *Snapshot) {
+	t.Helper()
+	for _, p := range PairObjects(dev, prod, Mapping{}) {
+		if p.Dev == nil || p.Prod == nil {
+			t.Errorf("%s is on one side only", p.ID)
+			continue
+		}
+		if diff := cmp.Diff(p.Prod.Object, p.Dev.Object); diff != "" {
+			t.Errorf("%s differs (-prod +dev):\n%s", p.ID, diff)
+		}
 	}
 }

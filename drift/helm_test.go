@@ -110,15 +110,7 @@ func TestHelmReleaseHistoryIsOneObject(t *testing.T) {
 			if dev.Metadata.Folded != 2 {
 				t.Errorf("dev folded %d revisions, want 2", dev.Metadata.Folded)
 			}
-			for _, p := range PairObjects(dev, prod, Mapping{}) {
-				if p.Dev == nil || p.Prod == nil {
-					t.Errorf("%s is on one side only", p.ID)
-					continue
-				}
-				if diff := cmp.Diff(p.Prod.Object, p.Dev.Object); diff != "" {
-					t.Errorf("%s differs (-prod +dev):\n%s", p.ID, diff)
-				}
-			}
+			assertPairsEqual(t, dev, prod)
 			meta := dev.Objects[0].Object["metadata"].(map[string]any)
 			wantMeta := map[string]any{
 				"name": "sh.helm.release.v1.web", "namespace": "shop",
