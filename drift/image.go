@@ -1,8 +1,6 @@
 package drift
 
 import (
-	"strings"
-
 	"github.com/distribution/reference"
 )
 
@@ -61,23 +59,4 @@ func sameImageValue(a, b any) bool {
 	sa, okA := a.(string)
 	sb, okB := b.(string)
 	return okA && okB && SameImage(sa, sb)
-}
-
-// ImageLeafPath reports whether a rendered path (as DiffFields and
-// managedFields paths spell it) ends at the image of a container:
-// spec.template.spec.containers[name=app].image.
-func ImageLeafPath(path string) bool {
-	rest, ok := strings.CutSuffix(path, "].image")
-	if !ok {
-		return false
-	}
-	open := strings.LastIndexByte(rest, '[')
-	if open < 0 {
-		return false
-	}
-	list := rest[:open]
-	if i := strings.LastIndexByte(list, '.'); i >= 0 {
-		list = list[i+1:]
-	}
-	return containerListKeys[list]
 }

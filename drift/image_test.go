@@ -54,18 +54,3 @@ func TestDiffFieldsImages(t *testing.T) {
 		t.Errorf("diffs: %+v", got)
 	}
 }
-
-func TestImageLeafPath(t *testing.T) {
-	t.Parallel()
-	for p, want := range map[string]bool{
-		"spec.template.spec.containers[name=app].image":                       true,
-		"spec.jobTemplate.spec.template.spec.initContainers[name=init].image": true,
-		"spec.ephemeralContainers[name=debug].image":                          true,
-		"spec.template.spec.containers[name=app].env[name=image].value":       false,
-		"spec.image": false,
-	} {
-		if got := ImageLeafPath(p); got != want {
-			t.Errorf("ImageLeafPath(%q) = %v", p, got)
-		}
-	}
-}

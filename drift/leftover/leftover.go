@@ -139,26 +139,58 @@ func truncated(path string) (more int, ok bool) {
 }
 
 // sameValue compares a dev and a prod value found at path as a fields
-// rule would: images as references, quantities by amount.
+// rule would, through the field walker: each value is put back under the
+// last two fields of its path, which decide how a leaf compares
+// (limits.cpu as a quantity, containers[name=app].image as an image).
 func sameValue(path string, dev, prod any) bool {
-	if ds, ok := dev.(string); ok && drift.ImageLeafPath(path) {
-		ps, ok := prod.(string)
-		return ok && drift.SameImage(ds, ps)
+	return drift.Equivalent(inContext(path, dev), inContext(path, prod))
+}
+
+// inContext wraps v in the last two fields of path: a field with a list
+// selector ([name=app], [=v], [2]) holds v as its one item, one with a map
+// key (["k"]) holds it under that key.
+func inContext(path string, v any) any {
+	fields := splitPath(path)
+	if len(fields) > 2 {
+		fields = fields[len(fields)-2:]
 	}
-	if drift.Equivalent(dev, prod) {
-		return true
-	}
-	// Give DiffFields the last two keys of the path, which decide how it
-	// compares the values (limits.cpu is a quantity).
-	if i := strings.LastIndexByte(path, '.'); i >= 0 && !strings.ContainsAny(path[i+1:], `["`) {
-		leaf, rest := path[i+1:], path[:i]
-		parent := rest[strings.LastIndexAny(rest, ".]")+1:]
-		if parent != "" && !strings.ContainsAny(parent, `["`) {
-			wrap := func(v any) any { return map[string]any{parent: map[string]any{leaf: v}} }
-			dev, prod = wrap(dev), wrap(prod)
+	for i := len(fields) - 1; i >= 0; i-- {
+		name, sel, _ := strings.Cut(fields[i], "[")
+		switch {
+		case strings.HasPrefix(sel, `"`):
+			key, _ := strconv.Unquote(strings.TrimSuffix(sel, "]"))
+			v = map[string]any{key: v}
+		case sel != "":
+			v = []any{v}
+		}
+		if name != "" {
+			v = map[string]any{name: v}
 		}
 	}
-	return len(drift.DiffFields(dev, prod)) == 0
+	return v
+}
+
+// splitPath splits a rendered path at the dots outside brackets and quotes.
+func splitPath(path string) []string {
+	var out []string
+	depth, quoted, from := 0, false, 0
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '[':
+			depth++
+		case c == ']':
+			depth--
+		case c == '.' && depth == 0:
+			out = append(out, path[from:i])
+			from = i + 1
+		}
+	}
+	return append(out, path[from:])
 }
 
 type ownerKey struct{ group, kind, namespace, name string }

@@ -211,3 +211,26 @@ func TestManualChangeComparedWithProd(t *testing.T) {
 		})
 	}
 }
+
+// A hand-owned value compares as a fields rule compares it at its path.
+func TestSameValueInContext(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		path      string
+		dev, prod any
+		want      bool
+	}{
+		{"spec.template.spec.containers[name=app].resources.limits.cpu", "1", "1000m", true},
+		{"spec.template.spec.containers[name=app].resources.limits.cpu", "1", "2", false},
+		{"spec.template.spec.containers[name=app].image", "nginx:1.27", "index.docker.io/library/nginx:1.27", true},
+		{"spec.template.spec.containers[name=app].image", "nginx:1.27", "nginx:1.28", false},
+		{`metadata.annotations["example.com/a.b"]`, "x", "x", true},
+		{`metadata.annotations["example.com/a.b"]`, "x", "y", false},
+		{"spec.replicas", int64(3), float64(3), true},
+	}
+	for _, tt := range tests {
+		if got := sameValue(tt.path, tt.dev, tt.prod); got != tt.want {
+			t.Errorf("sameValue(%s, %v, %v) = %v, want %v", tt.path, tt.dev, tt.prod, got, tt.want)
+		}
+	}
+}
