@@ -397,11 +397,11 @@ func truncate(s string, n int) string {
 func (d *Deliverer) outboxDir() string { return filepath.Join(d.Store.Dir, "outbox") }
 
 func (d *Deliverer) queue(e OutboxEntry) error {
-	if err := os.MkdirAll(d.outboxDir(), 0o755); err != nil {
+	if err := os.MkdirAll(d.outboxDir(), dirMode); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(e, "", "  ")
-	return atomicfile.WriteBytes(filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook)), 0o644, append(b, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook)), fileMode, append(b, '\n'))
 }
 
 // Outbox lists the deliveries still to make.
