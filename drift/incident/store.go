@@ -474,6 +474,29 @@ func (s *Store) verify(signature bool) ([]Problem, []Entry, error) {
 	return problems, entries, nil
 }
 
+// Expect checks that each digest, as deliveries carried it (logDigest), is
+// an entry of the log. A receiver's copy of a digest the log no longer
+// holds shows a rewind that the head, rewritten along with the log by
+// someone holding the key (or with no key set), cannot.
+func (s *Store) Expect(digests ...string) ([]Problem, error) {
+	entries, _, err := s.readLog()
+	if err != nil {
+		return nil, err
+	}
+	seq := make(map[string]int, len(entries))
+	for _, e := range entries {
+		seq[e.Digest] = e.Seq
+	}
+	var problems []Problem
+	for _, d := range digests {
+		if seq[d] == 0 {
+			problems = append(problems, Problem{Fatal: true, Truncated: true, Message: fmt.Sprintf(
+				"%s, delivered as the log's head, is no entry of the log: the log was rewound or rewritten since", d)})
+		}
+	}
+	return problems, nil
+}
+
 // checkHead compares the log's entries with its head. It trusts the
 // entries' stored digests; the chain itself is Verify's to check.
 func (s *Store) checkHead(entries []Entry, h *Head) []Problem {
