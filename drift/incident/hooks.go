@@ -96,8 +96,10 @@ type Delivery struct {
 type Payload struct {
 	Event  string  `json:"event"`
 	Record *Record `json:"record"`
-	// LogDigest is the head of the incident log after this record: a copy
-	// of it held by the receiver makes a later rewrite of the log evident.
+	// LogDigest is the head of the incident log after this record (the
+	// digest incidents.head holds): a receiver that keeps it can later check
+	// that the log still holds it (`incidents verify --expect`), which shows
+	// a rewind even by someone who could rewrite the head.
 	LogDigest string `json:"logDigest"`
 }
 

@@ -192,6 +192,9 @@ func TestOverrideRecordsClaimedAndEnvironmentIdentity(t *testing.T) {
 	if line := out.Record.SummaryLine(); !strings.Contains(line, "by alice (flag; the environment says mallory (github-actions))") {
 		t.Errorf("summary line: %s", line)
 	}
+	if pm, err := os.ReadFile(filepath.Join(req.Store.Dir, out.Record.ID+".md")); err != nil || !strings.Contains(string(pm), "| Overridden by | alice (from flag; the environment says mallory (github-actions)) |") {
+		t.Errorf("postmortem: %v\n%s", err, pm)
+	}
 	if !strings.Contains(notes.String(), "the override names alice (flag), but the environment says mallory (github-actions) runs it; both are recorded, and override.allowedBy was checked against alice") {
 		t.Errorf("notes: %s", notes)
 	}
