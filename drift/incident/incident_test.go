@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -237,6 +238,16 @@ func TestStoreRefusesSymlinks(t *testing.T) {
 			}
 		})
 	}
+	t.Run("FIFO as the log", func(t *testing.T) {
+		t.Parallel()
+		s := &Store{Dir: t.TempDir()}
+		if err := syscall.Mkfifo(filepath.Join(s.Dir, LogFile), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.List(); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+			t.Errorf("list: %v", err)
+		}
+	})
 	t.Run("log read by list and verify", func(t *testing.T) {
 		t.Parallel()
 		s := &Store{Dir: t.TempDir()}

@@ -119,9 +119,10 @@ func (s *Store) sign(h Head) Head {
 var ErrSymlink = errors.New("is a symbolic link; driftgate does not follow links in the incident store: remove it")
 
 // openNoFollow opens a store file without following a symlink, and only
-// when it is a regular file.
+// when it is a regular file. O_NONBLOCK keeps a FIFO planted there from
+// blocking the open; it changes nothing for a regular file.
 func openNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW, perm)
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s %w", path, ErrSymlink)
 	}
@@ -445,7 +446,7 @@ func (s *Store) verify(signature bool) ([]Problem, []Entry, error) {
 		known[r.ID] = true
 		data, err := readFile(filepath.Join(s.Dir, r.ID+".json"))
 		if err != nil {
-			fatal("record %s (entry %d) is missing: %v", r.ID, e.Seq, err)
+			fatal("record %s (entry %d) is missing or unreadable: %v", r.ID, e.Seq, err)
 			continue
 		}
 		var onDisk, inLog any
