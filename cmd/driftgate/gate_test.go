@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -179,6 +180,13 @@ func TestIncidentsVerifyHead(t *testing.T) {
 		}
 	}
 	recs := e.records(t)
+	var head incident.Head
+	if b, err := os.ReadFile(filepath.Join(e.incidents, incident.HeadFile)); err != nil || json.Unmarshal(b, &head) != nil || head.Seq != 2 {
+		t.Fatalf("head: %v %+v", err, head)
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config, "--expect", head.Digest); v.code != exitPass {
+		t.Errorf("verify --expect of the current head: %+v", v)
+	}
 	logPath := filepath.Join(e.incidents, incident.LogFile)
 	b, _ := os.ReadFile(logPath)
 	lines := strings.SplitAfter(string(b), "\n")
@@ -187,6 +195,9 @@ func TestIncidentsVerifyHead(t *testing.T) {
 	v := runCLI(t, "incidents", "verify", "--config", e.config)
 	if v.code != exitBlocked || !strings.Contains(v.stdout, "TRUNCATED: the log has 1 entries but its head says 2") {
 		t.Errorf("verify of a cut log: %+v", v)
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config, "--expect", head.Digest); !strings.Contains(v.stdout, "TRUNCATED: "+head.Digest+", delivered as the log's head, is no entry of the log") {
+		t.Errorf("verify --expect after the cut: %+v", v)
 	}
 }
 

@@ -293,3 +293,26 @@ func TestOverrideDeliversHeadDigest(t *testing.T) {
 		t.Errorf("delivered %q, outcome %q, head %q", p.LogDigest, out.LogHead, h.Digest)
 	}
 }
+
+// TestExpectCatchesRewindByKeyHolder: someone holding the key can cut the
+// log and sign a matching head, but a digest a hook received is then no
+// entry of the log.
+func TestExpectCatchesRewindByKeyHolder(t *testing.T) {
+	t.Parallel()
+	s, ids := storeOf3(t, "k1")
+	delivered, err := s.readHead()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutLast(t, s, ids)
+	if err := s.writeHead(headOf(t, s, 2, "k1")); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _, err := s.Verify(); err != nil || len(ps) != 0 {
+		t.Fatalf("a key holder's rewind passes the head check, as expected: %+v %v", ps, err)
+	}
+	ps, err := s.Expect(headOf(t, s, 1, "").Digest, delivered.Digest)
+	if err != nil || len(ps) != 1 || !ps[0].Truncated || !strings.Contains(ps[0].Message, delivered.Digest+", delivered as the log's head, is no entry of the log") {
+		t.Errorf("expect: %+v %v", ps, err)
+	}
+}
