@@ -162,7 +162,7 @@ func TestHeadLagsAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	ps, n, err := s.Verify()
-	if err != nil || n != 3 || fatalCount(ps) != 0 || len(ps) != 1 || !strings.Contains(ps[0].Message, "entries 3 to 3 come after the head") {
+	if err != nil || n != 3 || fatalCount(ps) != 0 || len(ps) != 1 || !strings.Contains(ps[0].Message, "entry 3 comes after the head") {
 		t.Fatalf("verify: %+v %d %v", ps, n, err)
 	}
 	if _, err := s.Commit(newRecord(t)); err != nil {

@@ -524,7 +524,7 @@ func (s *Store) checkHead(entries []Entry, h *Head) []Problem {
 	switch {
 	case h.Seq > n:
 		return []Problem{{Fatal: true, Truncated: true, Message: fmt.Sprintf(
-			"the log has %d entries but its head says %d: entries %d to %d were removed (the log was cut short or rewound)", n, h.Seq, n+1, h.Seq)}}
+			"the log has %d entries but its head says %d: %s removed (the log was cut short or rewound)", n, h.Seq, entryRange(n+1, h.Seq, "was", "were"))}}
 	case h.Seq < 0 || (h.Seq == 0 && h.Digest != genesis):
 		return []Problem{{Fatal: true, Message: fmt.Sprintf("%s is not a head this log could have (entry %d, digest %s): it was edited", headPath, h.Seq, h.Digest)}}
 	case h.Seq > 0 && entries[h.Seq-1].Digest != h.Digest:
@@ -532,7 +532,7 @@ func (s *Store) checkHead(entries []Entry, h *Head) []Problem {
 			"entry %d is not the entry the head vouches for (digest %s, head says %s): the log was rewound and rewritten from there", h.Seq, entries[h.Seq-1].Digest, h.Digest)}}
 	case h.Seq < n:
 		problems = append(problems, Problem{Message: fmt.Sprintf(
-			"entries %d to %d come after the head (entry %d): a gate was stopped between committing them and writing the head; the next override moves the head past them", h.Seq+1, n, h.Seq)})
+			"%s after the head (entry %d): a gate was stopped between committing and writing the head; the next override moves the head on", entryRange(h.Seq+1, n, "comes", "come"), h.Seq)})
 	}
 	sigProblem := func(format string, args ...any) {
 		problems = append(problems, Problem{Fatal: true, signature: true, Message: fmt.Sprintf(format, args...)})
@@ -550,6 +550,15 @@ func (s *Store) checkHead(entries []Entry, h *Head) []Problem {
 		sigProblem("the head's signature does not match its content: the head was edited")
 	}
 	return problems
+}
+
+// entryRange names entries a to b with the verb agreeing: "entry 3 was",
+// "entries 3 to 5 were".
+func entryRange(a, b int, one, many string) string {
+	if a == b {
+		return fmt.Sprintf("entry %d %s", a, one)
+	}
+	return fmt.Sprintf("entries %d to %d %s", a, b, many)
 }
 
 func jsonEqual(a, b any) bool {
