@@ -21,7 +21,7 @@ const gzipLevel = 3
 
 // Save writes the snapshot to path atomically, gzipped when path ends in ".gz".
 func (s *Snapshot) Save(path string) error {
-	err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+	err := atomicfile.Write(path, 0o666, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		var zw *gzip.Writer
 		var out io.Writer = bw

@@ -90,7 +90,7 @@ func (o *gateOptions) Complete() error {
 	if err != nil {
 		return err
 	}
-	store := &incident.Store{Dir: o.cfg.Incidents.Dir}
+	store := incidentStore(o.cfg.Incidents.Dir)
 	o.override = &incident.OverrideRequest{
 		Reason: o.reason, Ticket: o.ticket, Who: incident.ResolveIdentity(o.overrideBy, nil), Policy: policy,
 		Store: store, Deliverer: o.deliverer(store), Notes: o.streams.ErrOut,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ func TestGateBlocksAndOverrides(t *testing.T) {
 		t.Fatalf("accepted override: exit %d\n%s", r.code, r.stderr)
 	}
 	recs := e.records(t)
-	if len(recs) != 1 || recs[0].Who != (incident.Identity{Name: "alice", Source: "flag"}) || recs[0].Ticket != "INC-1234" || len(recs[0].Findings) != 1 {
+	if len(recs) != 1 || recs[0].Who.Name != "alice" || recs[0].Who.Source != "flag" || recs[0].Who.Checked != incident.CheckedName || recs[0].Ticket != "INC-1234" || len(recs[0].Findings) != 1 {
 		t.Fatalf("record: %+v", recs)
 	}
 	rec := recs[0]
@@ -117,9 +118,86 @@ func TestGateOverrideFromEnvironment(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	rec := e.records(t)[0]
-	want := incident.Identity{Name: "release-bot", Source: "github-actions", Commit: "0123abc", PipelineURL: "https://github.com/shop/payments/actions/runs/42"}
+	want := incident.Identity{Name: "release-bot", Source: "github-actions", Actor: "release-bot", ActorSource: "github-actions", Checked: incident.CheckedName,
+		Commit: "0123abc", PipelineURL: "https://github.com/shop/payments/actions/runs/42"}
 	if rec.Who != want || rec.Ticket != "INC-7" {
 		t.Errorf("record who %+v ticket %s", rec.Who, rec.Ticket)
+	}
+}
+
+// TestGateOverrideByOtherThanActor: --override-by alice in a job GitHub
+// says mallory runs is checked as alice, as before, and the record and
+// `incidents show` name both.
+func TestGateOverrideByOtherThanActor(t *testing.T) {
+	e := newGateEnv(t, "")
+	t.Setenv("GITHUB_ACTIONS", "true")
+	t.Setenv("GITHUB_ACTOR", "mallory")
+	r := e.gate(t, "--override", goodReason, "--ticket", "INC-7", "--override-by", "alice")
+	if r.code != exitPass || !strings.Contains(r.stderr, "the environment says mallory (github-actions) runs it; both are recorded") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	rec := e.records(t)[0]
+	show := runCLI(t, "incidents", "show", rec.ID, "--config", e.config)
+	for _, want := range []string{"by alice (flag; the environment says mallory (github-actions))", "who:    alice (flag), checked against override.allowedBy", "actor:  mallory (github-actions)"} {
+		if !strings.Contains(show.stdout, want) {
+			t.Errorf("incidents show lacks %q:\n%s", want, show.stdout)
+		}
+	}
+}
+
+// TestGateTicketMustMatchWhole: an unanchored ticketPattern still has to
+// match the whole ticket.
+func TestGateTicketMustMatchWhole(t *testing.T) {
+	e := newGateEnv(t, "")
+	b, _ := os.ReadFile(e.config)
+	writeTestFile(t, e.config, strings.Replace(string(b), "'^INC-[0-9]+$'", "'INC-[0-9]+'", 1))
+	r := e.gate(t, "--override", goodReason, "--ticket", "INC-1; $(id) ../../x", "--override-by", "alice")
+	if r.code != exitBlocked || !strings.Contains(r.stderr, "the whole ticket must match") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(e.incidents); !os.IsNotExist(err) {
+		t.Errorf("a refused override left a record")
+	}
+}
+
+// TestIncidentsVerifyHead: a log missing its last entry and record no
+// longer verifies (exit 1, TRUNCATED), and a configured store that does not
+// exist is exit 2, not "0 records".
+func TestIncidentsVerifyHead(t *testing.T) {
+	e := newGateEnv(t, "")
+	if v := runCLI(t, "incidents", "verify", "--config", e.config); v.code != exitCouldNoCheck || !strings.Contains(v.stderr, "incident store "+e.incidents+" does not exist") {
+		t.Errorf("verify of a missing store: %+v", v)
+	}
+	if err := os.Mkdir(e.incidents, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config); v.code != exitPass || !strings.Contains(v.stdout, "verifies: 0 records") {
+		t.Errorf("verify of an empty store: %+v", v)
+	}
+	for _, ticket := range []string{"INC-1", "INC-2"} {
+		if r := e.gate(t, "--override", goodReason, "--ticket", ticket, "--override-by", "alice"); r.code != exitPass {
+			t.Fatalf("override: exit %d: %s", r.code, r.stderr)
+		}
+	}
+	recs := e.records(t)
+	var head incident.Head
+	if b, err := os.ReadFile(filepath.Join(e.incidents, incident.HeadFile)); err != nil || json.Unmarshal(b, &head) != nil || head.Seq != 2 {
+		t.Fatalf("head: %v %+v", err, head)
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config, "--expect", head.Digest); v.code != exitPass {
+		t.Errorf("verify --expect of the current head: %+v", v)
+	}
+	logPath := filepath.Join(e.incidents, incident.LogFile)
+	b, _ := os.ReadFile(logPath)
+	lines := strings.SplitAfter(string(b), "\n")
+	writeTestFile(t, logPath, lines[0])
+	os.Remove(filepath.Join(e.incidents, recs[1].ID+".json"))
+	v := runCLI(t, "incidents", "verify", "--config", e.config)
+	if v.code != exitBlocked || !strings.Contains(v.stdout, "TRUNCATED: the log has 1 entries but its head says 2") {
+		t.Errorf("verify of a cut log: %+v", v)
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config, "--expect", head.Digest); !strings.Contains(v.stdout, "TRUNCATED: "+head.Digest+", delivered as the log's head, is no entry of the log") {
+		t.Errorf("verify --expect after the cut: %+v", v)
 	}
 }
 
@@ -132,7 +210,7 @@ func TestGateOverrideRefused(t *testing.T) {
 		{"empty reason", []string{"--override", " ", "--ticket", "INC-1", "--override-by", "alice"}, "override refused: the reason is empty"},
 		{"short reason", []string{"--override", "hotfix", "--ticket", "INC-1", "--override-by", "alice"}, "too short to mean anything"},
 		{"ticket pattern", []string{"--override", goodReason, "--ticket", "JIRA-1", "--override-by", "alice"}, `ticket "JIRA-1" does not match`},
-		{"identity", []string{"--override", goodReason, "--ticket", "INC-1", "--override-by", "mallory"}, "mallory (identity from flag) is not in override.allowedBy"},
+		{"identity", []string{"--override", goodReason, "--ticket", "INC-1", "--override-by", "mallory"}, "mallory (identity from flag; the environment says "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

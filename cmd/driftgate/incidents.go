@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -27,7 +28,7 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 			return nil, err
 		}
 		o.cfg = cfg
-		return &incident.Store{Dir: cfg.Incidents.Dir}, nil
+		return incidentStore(cfg.Incidents.Dir), nil
 	}
 
 	cmd.AddCommand(&cobra.Command{
@@ -77,7 +78,11 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 				return enc.Encode(r)
 			}
 			fmt.Fprintf(streams.Out, "%s\n\n", r.SummaryLine())
-			fmt.Fprintf(streams.Out, "time:   %s\nwho:    %s (%s)\nticket: %s\ndev:    %s %s\nprod:   %s %s\n", r.Time.Format("2006-01-02 15:04:05 MST"), r.Who.Name, r.Who.Source, r.Ticket, r.Dev.Location, r.Dev.Digest, r.Prod.Location, r.Prod.Digest)
+			fmt.Fprintf(streams.Out, "time:   %s\nwho:    %s (%s)%s\n", r.Time.Format("2006-01-02 15:04:05 MST"), r.Who.Name, r.Who.Source, checkedNote(r.Who))
+			if r.Who.Actor != "" {
+				fmt.Fprintf(streams.Out, "actor:  %s (%s), who the environment says ran the gate\n", r.Who.Actor, r.Who.ActorSource)
+			}
+			fmt.Fprintf(streams.Out, "ticket: %s\ndev:    %s %s\nprod:   %s %s\n", r.Ticket, r.Dev.Location, r.Dev.Digest, r.Prod.Location, r.Prod.Digest)
 			if r.Who.Commit != "" || r.Who.PipelineURL != "" {
 				fmt.Fprintf(streams.Out, "commit: %s\npipeline: %s\n", r.Who.Commit, r.Who.PipelineURL)
 			}
@@ -91,10 +96,19 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 	}
 	show.Flags().BoolVar(&showJSON, "json", false, "print the record as JSON")
 	cmd.AddCommand(show)
-	cmd.AddCommand(&cobra.Command{
+	var expect []string
+	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Check the hash-chained log: exit 1 when a record was edited or removed",
-		Args:  cobra.NoArgs,
+		Short: "Check the hash-chained log and its head: exit 1 when a record was edited or removed, or the log cut short",
+		Long: `Check every entry of the incident log (digests and links), the log against
+its head (entry count, last digest, and its signature when DRIFTGATE_DIGEST_KEY
+is set), and each record file against its entry. Exit 1 (TAMPERED or
+TRUNCATED) when a record was edited or removed or the log was cut short, 2
+when the store does not exist or cannot be read.
+
+--expect takes logDigest values that hooks received: each must still be an
+entry of the log, which shows a rewind even by someone holding the key.`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			store, err := load()
 			if err != nil {
@@ -104,20 +118,66 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 			if err != nil {
 				return err
 			}
+			if len(expect) > 0 {
+				more, err := store.Expect(expect...)
+				if err != nil {
+					return err
+				}
+				problems = append(problems, more...)
+			}
 			fatal := 0
 			for _, p := range problems {
 				label := "note"
-				if p.Fatal {
+				switch {
+				case p.Truncated:
+					label = "TRUNCATED"
+				case p.Fatal:
 					label = "TAMPERED"
+				case p.Warning:
+					label = "warning"
+				}
+				if p.Fatal {
 					fatal++
 				}
 				fmt.Fprintf(streams.Out, "%s: %s\n", label, p.Message)
 			}
+			logPath := filepath.Join(store.Dir, incident.LogFile)
 			if fatal > 0 {
-				fmt.Fprintf(streams.Out, "incident log %s does not verify: %d problem(s) in %d record(s)\n", filepath.Join(store.Dir, incident.LogFile), fatal, n)
+				fmt.Fprintf(streams.Out, "incident log %s does not verify: %d problem(s) in %d record(s)\n", logPath, fatal, n)
 				return silentExit(exitBlocked, fmt.Errorf("incident log does not verify"))
 			}
-			fmt.Fprintf(streams.Out, "incident log %s verifies: %d record(s), chain intact\n", filepath.Join(store.Dir, incident.LogFile), n)
+			if n == 0 {
+				fmt.Fprintf(streams.Out, "incident store %s verifies: 0 records\n", store.Dir)
+				return nil
+			}
+			fmt.Fprintf(streams.Out, "incident log %s verifies: %d record(s), chain intact\n", logPath, n)
+			return nil
+		},
+	}
+	verify.Flags().StringSliceVar(&expect, "expect", nil, "logDigest values hooks received, each of which must still be in the log (repeatable)")
+	cmd.AddCommand(verify)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "reseal",
+		Short: "Write the head of a log that verifies, signed with DRIFTGATE_DIGEST_KEY (after setting or rotating the key)",
+		Long: `Write incidents.head for a log whose chain and records verify, signed with
+the key in DRIFTGATE_DIGEST_KEY: after the key was set or rotated, or for a
+log written before driftgate kept a head. A log that was cut short, or whose
+head is missing although its entries were written with one, is refused.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			store, err := load()
+			if err != nil {
+				return err
+			}
+			h, err := store.Reseal()
+			if err != nil {
+				return err
+			}
+			signed := "unsigned: DRIFTGATE_DIGEST_KEY is not set"
+			if h.KeyID != "" {
+				signed = "signed with key id " + h.KeyID
+			}
+			fmt.Fprintf(streams.Out, "head of %s written: entry %d, %s (%s)\n", filepath.Join(store.Dir, incident.LogFile), h.Seq, h.Digest, signed)
 			return nil
 		},
 	})
@@ -159,4 +219,19 @@ func oneLine(s string, n int) string {
 		return s[:n-1] + "…"
 	}
 	return s
+}
+
+// incidentStore is the store at dir, with the key that signs its head: the
+// Secret digest key, so one secret protects both.
+func incidentStore(dir string) *incident.Store {
+	return &incident.Store{Dir: dir, Key: []byte(os.Getenv("DRIFTGATE_DIGEST_KEY"))}
+}
+
+// checkedNote says, on new records, that Name is what override.allowedBy
+// was checked against.
+func checkedNote(who incident.Identity) string {
+	if who.Checked == incident.CheckedName {
+		return ", checked against override.allowedBy"
+	}
+	return ""
 }

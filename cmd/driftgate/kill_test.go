@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -90,5 +91,19 @@ func TestOverrideSurvivesSIGKILL(t *testing.T) {
 	}
 	if len(recs) < 2 || len(recs) > runs+1 {
 		t.Errorf("%d committed records after %d killed runs", len(recs), runs)
+	}
+	// A kill between the log and its head leaves the head behind (a note);
+	// the next whole override moves it to the end of the log again.
+	if out, err := gate().CombinedOutput(); err != nil {
+		t.Fatalf("an override after the kills failed: %v\n%s", err, out)
+	}
+	problems, _, err := store.Verify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if p.Fatal || strings.Contains(p.Message, "after the head") {
+			t.Errorf("after a whole override: %s", p.Message)
+		}
 	}
 }

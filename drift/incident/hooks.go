@@ -96,8 +96,10 @@ type Delivery struct {
 type Payload struct {
 	Event  string  `json:"event"`
 	Record *Record `json:"record"`
-	// LogDigest is the head of the incident log after this record: a copy
-	// of it held by the receiver makes a later rewrite of the log evident.
+	// LogDigest is the head of the incident log after this record (the
+	// digest incidents.head holds): a receiver that keeps it can later check
+	// that the log still holds it (`incidents verify --expect`), which shows
+	// a rewind even by someone who could rewrite the head.
 	LogDigest string `json:"logDigest"`
 }
 
@@ -397,11 +399,11 @@ func truncate(s string, n int) string {
 func (d *Deliverer) outboxDir() string { return filepath.Join(d.Store.Dir, "outbox") }
 
 func (d *Deliverer) queue(e OutboxEntry) error {
-	if err := os.MkdirAll(d.outboxDir(), 0o755); err != nil {
+	if err := os.MkdirAll(d.outboxDir(), dirMode); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(e, "", "  ")
-	return atomicfile.WriteBytes(filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook)), 0o644, append(b, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(d.outboxDir(), fmt.Sprintf("%s.%d.json", e.ID, e.Hook)), fileMode, append(b, '\n'))
 }
 
 // Outbox lists the deliveries still to make.

@@ -43,7 +43,8 @@ var ciSystems = []ciSystem{
 
 // ResolveIdentity decides who is overriding: the --override-by flag, else
 // the CI system's actor, else the OS user. The commit and pipeline URL come
-// from the CI system when there is one.
+// from the CI system when there is one. Actor is always who the environment
+// says runs the gate, so a flag naming someone else is recorded beside it.
 func ResolveIdentity(flag string, getenv func(string) string) Identity {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -64,10 +65,7 @@ func ResolveIdentity(flag string, getenv func(string) string) Identity {
 		id = Identity{Name: first(ci.actor), Source: ci.name, Commit: first(ci.commit), PipelineURL: ci.pipeline(getenv)}
 		break
 	}
-	switch {
-	case strings.TrimSpace(flag) != "":
-		id.Name, id.Source = strings.TrimSpace(flag), "flag"
-	case id.Name == "":
+	if id.Name == "" {
 		id.Source = "os-user"
 		if u, err := user.Current(); err == nil {
 			id.Name = u.Username
@@ -75,6 +73,10 @@ func ResolveIdentity(flag string, getenv func(string) string) Identity {
 		if id.Name == "" {
 			id.Name = getenv("USER")
 		}
+	}
+	id.Actor, id.ActorSource = id.Name, id.Source
+	if f := strings.TrimSpace(flag); f != "" {
+		id.Name, id.Source = f, "flag"
 	}
 	return id
 }

@@ -1,11 +1,15 @@
 package incident
 
 import (
+	"context"
 	"encoding/json"
+	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,6 +136,14 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			lines := strings.SplitAfter(string(b), "\n")
 			os.WriteFile(logPath(s), []byte(lines[1]+lines[0]+lines[2]), 0o644)
 		},
+		// The issue's case: the last line and its record removed leave a
+		// chain that still links.
+		"last entry and its record removed": func(s *Store, ids []string) {
+			b, _ := os.ReadFile(logPath(s))
+			lines := strings.SplitAfter(string(b), "\n")
+			os.WriteFile(logPath(s), []byte(lines[0]+lines[1]), 0o600)
+			os.Remove(filepath.Join(s.Dir, ids[2]+".json"))
+		},
 		"log truncated mid-line": func(s *Store, ids []string) {
 			b, _ := os.ReadFile(logPath(s))
 			os.WriteFile(logPath(s), b[:len(b)-20], 0o644)
@@ -157,6 +169,107 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	})
 }
 
+// TestVerifyMissingStore: a configured store whose folder is gone is an
+// error, never "0 records"; an existing empty one verifies.
+func TestVerifyMissingStore(t *testing.T) {
+	t.Parallel()
+	missing := &Store{Dir: filepath.Join(t.TempDir(), "incidents")}
+	if ps, n, err := missing.Verify(); err == nil || !strings.Contains(err.Error(), "incident store "+missing.Dir+" does not exist") {
+		t.Errorf("missing store: %v, %d, %v", ps, n, err)
+	}
+	empty := &Store{Dir: t.TempDir()}
+	if ps, n, err := empty.Verify(); err != nil || n != 0 || len(ps) != 0 {
+		t.Errorf("empty store: %v, %d, %v", ps, n, err)
+	}
+}
+
+// TestStoreFilesArePrivate: records, the log, its head, the postmortem, the
+// lock and the outbox are 0600 in a 0700 folder, whatever the umask.
+func TestStoreFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	req, _ := overrideRequest(t, "alice", Hook{Type: HookWebhook, URL: hookServer(t, http.StatusBadRequest)})
+	out, err := Override(context.Background(), req)
+	if err != nil || out.Status != OverrideAccepted {
+		t.Fatalf("override: %+v %v", out, err)
+	}
+	files := 0
+	err = filepath.WalkDir(req.Store.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		} else {
+			files++
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil || files < 5 {
+		t.Errorf("walked %d files: %v", files, err)
+	}
+}
+
+// TestStoreRefusesSymlinks: a symlink planted as the lock or the log is
+// refused, naming it, and nothing is written through it.
+func TestStoreRefusesSymlinks(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{".lock", LogFile} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := &Store{Dir: t.TempDir()}
+			target := filepath.Join(t.TempDir(), "elsewhere")
+			if err := os.Symlink(target, filepath.Join(s.Dir, name)); err != nil {
+				t.Fatal(err)
+			}
+			_, err := s.Commit(newRecord(t))
+			if err == nil || !strings.Contains(err.Error(), filepath.Join(s.Dir, name)+" is a symbolic link") {
+				t.Errorf("commit through a symlinked %s: %v", name, err)
+			}
+			if _, err := os.Lstat(target); !os.IsNotExist(err) {
+				t.Errorf("%s was followed: %s now exists (%v)", name, target, err)
+			}
+		})
+	}
+	t.Run("FIFO as the log", func(t *testing.T) {
+		t.Parallel()
+		s := &Store{Dir: t.TempDir()}
+		if err := syscall.Mkfifo(filepath.Join(s.Dir, LogFile), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.List(); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+			t.Errorf("list: %v", err)
+		}
+	})
+	t.Run("log read by list and verify", func(t *testing.T) {
+		t.Parallel()
+		s := &Store{Dir: t.TempDir()}
+		if _, err := s.Commit(newRecord(t)); err != nil {
+			t.Fatal(err)
+		}
+		moved := filepath.Join(t.TempDir(), "log")
+		if err := os.Rename(filepath.Join(s.Dir, LogFile), moved); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(moved, filepath.Join(s.Dir, LogFile)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.List(); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("list: %v", err)
+		}
+		if ps, _, err := s.Verify(); fatalCount(ps) == 0 && (err == nil || !strings.Contains(err.Error(), "symbolic link")) {
+			t.Errorf("verify: %v %v", ps, err)
+		}
+	})
+}
+
 func TestResolveIdentity(t *testing.T) {
 	t.Parallel()
 	env := func(kv ...string) func(string) string {
@@ -173,19 +286,21 @@ func TestResolveIdentity(t *testing.T) {
 		want Identity
 	}{
 		{"flag wins, CI details kept", "carol", env("GITHUB_ACTIONS", "true", "GITHUB_ACTOR", "bot", "GITHUB_SHA", "abc"),
-			Identity{Name: "carol", Source: "flag", Commit: "abc"}},
+			Identity{Name: "carol", Source: "flag", Actor: "bot", ActorSource: "github-actions", Commit: "abc"}},
+		{"flag naming someone else than the CI actor: both kept", "alice", env("GITHUB_ACTIONS", "true", "GITHUB_ACTOR", "mallory"),
+			Identity{Name: "alice", Source: "flag", Actor: "mallory", ActorSource: "github-actions"}},
 		{"github actions", "", env("GITHUB_ACTIONS", "true", "GITHUB_ACTOR", "alice", "GITHUB_SHA", "abc", "GITHUB_SERVER_URL", "https://github.com", "GITHUB_REPOSITORY", "o/r", "GITHUB_RUN_ID", "7"),
-			Identity{Name: "alice", Source: "github-actions", Commit: "abc", PipelineURL: "https://github.com/o/r/actions/runs/7"}},
+			Identity{Name: "alice", Source: "github-actions", Actor: "alice", ActorSource: "github-actions", Commit: "abc", PipelineURL: "https://github.com/o/r/actions/runs/7"}},
 		{"gitlab", "", env("GITLAB_CI", "true", "GITLAB_USER_LOGIN", "bob", "CI_COMMIT_SHA", "def", "CI_PIPELINE_URL", "https://gitlab.example/p/1"),
-			Identity{Name: "bob", Source: "gitlab-ci", Commit: "def", PipelineURL: "https://gitlab.example/p/1"}},
+			Identity{Name: "bob", Source: "gitlab-ci", Actor: "bob", ActorSource: "gitlab-ci", Commit: "def", PipelineURL: "https://gitlab.example/p/1"}},
 		{"jenkins", "", env("JENKINS_URL", "https://ci", "BUILD_USER_ID", "dan", "GIT_COMMIT", "123", "BUILD_URL", "https://ci/job/1"),
-			Identity{Name: "dan", Source: "jenkins", Commit: "123", PipelineURL: "https://ci/job/1"}},
+			Identity{Name: "dan", Source: "jenkins", Actor: "dan", ActorSource: "jenkins", Commit: "123", PipelineURL: "https://ci/job/1"}},
 		{"buildkite", "", env("BUILDKITE", "true", "BUILDKITE_BUILD_CREATOR", "erin", "BUILDKITE_COMMIT", "456", "BUILDKITE_BUILD_URL", "https://bk/1"),
-			Identity{Name: "erin", Source: "buildkite", Commit: "456", PipelineURL: "https://bk/1"}},
+			Identity{Name: "erin", Source: "buildkite", Actor: "erin", ActorSource: "buildkite", Commit: "456", PipelineURL: "https://bk/1"}},
 		{"azure", "", env("TF_BUILD", "True", "BUILD_REQUESTEDFOR", "fay", "BUILD_SOURCEVERSION", "789", "SYSTEM_COLLECTIONURI", "https://dev.azure.com/o/", "SYSTEM_TEAMPROJECT", "p", "BUILD_BUILDID", "9"),
-			Identity{Name: "fay", Source: "azure-pipelines", Commit: "789", PipelineURL: "https://dev.azure.com/o/p/_build/results?buildId=9"}},
+			Identity{Name: "fay", Source: "azure-pipelines", Actor: "fay", ActorSource: "azure-pipelines", Commit: "789", PipelineURL: "https://dev.azure.com/o/p/_build/results?buildId=9"}},
 		{"circleci", "", env("CIRCLECI", "true", "CIRCLE_USERNAME", "gus", "CIRCLE_SHA1", "0ab", "CIRCLE_BUILD_URL", "https://circle/1"),
-			Identity{Name: "gus", Source: "circleci", Commit: "0ab", PipelineURL: "https://circle/1"}},
+			Identity{Name: "gus", Source: "circleci", Actor: "gus", ActorSource: "circleci", Commit: "0ab", PipelineURL: "https://circle/1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,8 +310,11 @@ func TestResolveIdentity(t *testing.T) {
 			}
 		})
 	}
-	if id := ResolveIdentity("", env()); id.Source != "os-user" || id.Name == "" {
+	if id := ResolveIdentity("", env()); id.Source != "os-user" || id.Name == "" || id.Actor != id.Name || id.ActorSource != "os-user" {
 		t.Errorf("os user: %+v", id)
+	}
+	if id := ResolveIdentity("alice", env()); id.Name != "alice" || id.Source != "flag" || id.Actor == "" || id.ActorSource != "os-user" {
+		t.Errorf("flag outside CI keeps the OS user as the actor: %+v", id)
 	}
 }
 
@@ -218,6 +336,14 @@ func TestPolicy(t *testing.T) {
 		{"bad ticket", "cache change reaches dev tomorrow", "JIRA-7", alice, p, "does not match"},
 		{"not allowed", "cache change reaches dev tomorrow", "INC-7", Identity{Name: "mallory", Source: "os-user"}, p, "mallory (identity from os-user) is not in override.allowedBy"},
 		{"nobody allowed", "cache change reaches dev tomorrow", "INC-7", alice, Policy{}, "allowedBy is empty"},
+		{"unanchored pattern, junk after the ticket", "cache change reaches dev tomorrow", "INC-1; $(curl evil) ../../x", alice,
+			Policy{AllowedBy: []string{"alice"}, TicketPattern: regexp.MustCompile(`INC-[0-9]+`)}, "the whole ticket must match"},
+		{"unanchored pattern, junk before the ticket", "cache change reaches dev tomorrow", "see INC-1", alice,
+			Policy{AllowedBy: []string{"alice"}, TicketPattern: regexp.MustCompile(`INC-[0-9]+`)}, "does not match"},
+		{"alternation matches whole", "cache change reaches dev tomorrow", "INC-12", alice,
+			Policy{AllowedBy: []string{"alice"}, TicketPattern: regexp.MustCompile(`INC-1|INC-12`)}, ""},
+		{"unanchored pattern, whole ticket", "cache change reaches dev tomorrow", "INC-1", alice,
+			Policy{AllowedBy: []string{"alice"}, TicketPattern: regexp.MustCompile(`INC-[0-9]+`)}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

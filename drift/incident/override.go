@@ -40,8 +40,8 @@ func (p Policy) Check(reason, ticket string, who Identity) error {
 		return &RefusedError{fmt.Sprintf("the reason %q is too short to mean anything: use at least %d words saying why the deploy may go ahead", reason, MinReasonWords)}
 	case strings.TrimSpace(ticket) == "":
 		return &RefusedError{"no ticket: give --ticket (or DRIFTGATE_OVERRIDE_TICKET) so the follow-up can be tracked"}
-	case p.TicketPattern != nil && !p.TicketPattern.MatchString(ticket):
-		return &RefusedError{fmt.Sprintf("ticket %q does not match override.ticketPattern %s", ticket, p.TicketPattern)}
+	case p.TicketPattern != nil && !wholeMatch(p.TicketPattern, ticket):
+		return &RefusedError{fmt.Sprintf("ticket %q does not match override.ticketPattern %s (the whole ticket must match, as if the pattern were written ^(?:...)$)", ticket, p.TicketPattern)}
 	case len(p.AllowedBy) == 0:
 		return &RefusedError{"override.allowedBy is empty in driftgate.yaml, so no one may override this gate"}
 	}
@@ -50,7 +50,17 @@ func (p Policy) Check(reason, ticket string, who Identity) error {
 			return nil
 		}
 	}
-	return &RefusedError{fmt.Sprintf("%s (identity from %s) is not in override.allowedBy", who.Name, who.Source)}
+	return &RefusedError{fmt.Sprintf("%s (identity from %s) is not in override.allowedBy", who.Name, who.Provenance())}
+}
+
+// wholeMatch reports whether re matches all of s. A pattern written
+// INC-[0-9]+ must not accept "INC-1; $(...) ../../x": tickets end up in
+// records, chat messages, hook environments and file names downstream.
+// The anchored pattern is compiled from re's own source, which compiled,
+// so it compiles too (a group around a valid expression is valid).
+func wholeMatch(re *regexp.Regexp, s string) bool {
+	anchored, err := regexp.Compile(`^(?:` + re.String() + `)$`)
+	return err == nil && anchored.MatchString(s)
 }
 
 // OverrideRequest asks to let a gated deploy go ahead despite its result.
@@ -95,7 +105,8 @@ type OverrideOutcome struct {
 	Status OverrideStatus
 	// Record is the committed record; nil when nothing was recorded.
 	Record *Record
-	// LogHead is the log's digest after Record.
+	// LogHead is the digest of the log's head after Record: the logDigest
+	// deliveries carry.
 	LogHead string
 	// Deliveries are the hook deliveries of Record, in config order.
 	Deliveries []Delivery
@@ -126,6 +137,11 @@ func Override(ctx context.Context, req OverrideRequest) (OverrideOutcome, error)
 		fmt.Fprintf(notes, "driftgate: %v\n", err)
 		return OverrideOutcome{Status: OverrideRefused, Refusal: err}, nil
 	}
+	who.Checked = CheckedName
+	if who.Provenance() != who.Source {
+		fmt.Fprintf(notes, "driftgate: the override names %s (%s), but the environment says %s (%s) runs it; both are recorded, and override.allowedBy was checked against %s\n",
+			who.Name, who.Source, who.Actor, who.ActorSource, who.Name)
+	}
 	now := req.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -145,11 +161,11 @@ func Override(ctx context.Context, req OverrideRequest) (OverrideOutcome, error)
 	}
 	fmt.Fprintf(notes, "driftgate: override accepted for %s (%s); incident %s recorded in %s, postmortem %s\n",
 		who.Name, who.Source, rec.ID, filepath.Join(store.Dir, rec.ID+".json"), filepath.Join(store.Dir, postmortem))
-	out := OverrideOutcome{Status: OverrideAccepted, Record: rec, LogHead: head}
+	out := OverrideOutcome{Status: OverrideAccepted, Record: rec, LogHead: head.Digest}
 	if req.Deliverer != nil {
 		d := *req.Deliverer
 		d.Store = store
-		out.Deliveries = d.DeliverAll(ctx, rec, head)
+		out.Deliveries = d.DeliverAll(ctx, rec, head.Digest)
 	}
 	var refused []string
 	for _, del := range out.Deliveries {

@@ -3,6 +3,7 @@ package incident
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/driftgate/driftgate/drift"
 )
@@ -159,5 +162,40 @@ func TestOverrideOnlyOfABlockedResult(t *testing.T) {
 				t.Errorf("a record was written: %v", err)
 			}
 		})
+	}
+}
+
+// TestOverrideRecordsClaimedAndEnvironmentIdentity: --override-by alice in
+// a job GitHub says mallory runs is checked as alice (as before), and the
+// record, its summary and the notes name mallory too.
+func TestOverrideRecordsClaimedAndEnvironmentIdentity(t *testing.T) {
+	t.Parallel()
+	req, notes := overrideRequest(t, "alice")
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "mallory", "GITHUB_SHA": "abc"}
+	req.Who = ResolveIdentity("alice", func(k string) string { return env[k] })
+	out, err := Override(context.Background(), req)
+	if err != nil || out.Status != OverrideAccepted {
+		t.Fatalf("override: %+v %v", out, err)
+	}
+	b, err := os.ReadFile(filepath.Join(req.Store.Dir, out.Record.ID+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ Who map[string]string }
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"name": "alice", "source": "flag", "actor": "mallory", "actorSource": "github-actions", "checked": "name", "commit": "abc"}
+	if diff := cmp.Diff(want, rec.Who); diff != "" {
+		t.Errorf("record's who (-want +got):\n%s", diff)
+	}
+	if line := out.Record.SummaryLine(); !strings.Contains(line, "by alice (flag; the environment says mallory (github-actions))") {
+		t.Errorf("summary line: %s", line)
+	}
+	if pm, err := os.ReadFile(filepath.Join(req.Store.Dir, out.Record.ID+".md")); err != nil || !strings.Contains(string(pm), "| Overridden by | alice (from flag; the environment says mallory (github-actions)) |") {
+		t.Errorf("postmortem: %v\n%s", err, pm)
+	}
+	if !strings.Contains(notes.String(), "the override names alice (flag), but the environment says mallory (github-actions) runs it; both are recorded, and override.allowedBy was checked against alice") {
+		t.Errorf("notes: %s", notes)
 	}
 }

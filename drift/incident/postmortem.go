@@ -28,7 +28,7 @@ func Postmortem(r *Record) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Postmortem: deploy gate overridden (%s)\n\n", r.ID)
 	b.WriteString("*Blameless: this document describes what the system allowed and what we learn from it, not who is at fault. Overriding with a reason and a ticket is the process working.*\n\n")
-	fmt.Fprintf(&b, "| | |\n|---|---|\n| Incident | `%s` |\n| Ticket | %s |\n| Overridden by | %s (from %s) |\n", r.ID, mdCell(r.Ticket), mdCell(r.Who.Name), r.Who.Source)
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| Incident | `%s` |\n| Ticket | %s |\n| Overridden by | %s (from %s) |\n", r.ID, mdCell(r.Ticket), mdCell(r.Who.Name), mdCell(r.Who.Provenance()))
 	if r.Who.Commit != "" {
 		fmt.Fprintf(&b, "| Commit | `%s` |\n", r.Who.Commit)
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/driftgate/driftgate/drift"
@@ -42,12 +43,37 @@ type Record struct {
 
 // Identity is who overrode, and where that was learned.
 type Identity struct {
+	// Name is who overrides, as claimed: --override-by, else the CI
+	// system's actor, else the OS user.
 	Name string `json:"name"`
 	// Source is "flag", the CI system ("github-actions", "gitlab-ci",
 	// "jenkins", "buildkite", "azure-pipelines", "circleci") or "os-user".
-	Source      string `json:"source"`
+	Source string `json:"source"`
+	// Actor is who the environment says runs the gate (the CI system's
+	// actor, else the OS user) and ActorSource where that was read. It is
+	// recorded even when --override-by names someone else, which nothing
+	// verifies, so a claimed name never hides who ran the override.
+	Actor       string `json:"actor,omitempty"`
+	ActorSource string `json:"actorSource,omitempty"`
+	// Checked is which identity override.allowedBy was checked against:
+	// CheckedName (Name) for now. Records written before it was kept lack
+	// it and were checked against Name too.
+	Checked     string `json:"checked,omitempty"`
 	Commit      string `json:"commit,omitempty"`
 	PipelineURL string `json:"pipelineURL,omitempty"`
+}
+
+// CheckedName says override.allowedBy was checked against Identity.Name.
+const CheckedName = "name"
+
+// Provenance is where Name came from and, when the environment names
+// someone else, who that is: "flag; the environment says mallory
+// (github-actions)".
+func (id Identity) Provenance() string {
+	if id.Actor == "" || strings.EqualFold(id.Actor, id.Name) {
+		return id.Source
+	}
+	return fmt.Sprintf("%s; the environment says %s (%s)", id.Source, id.Actor, id.ActorSource)
 }
 
 // NewID returns a sortable, unique incident id: dg-20261122T050203Z-1a2b3c.
@@ -99,5 +125,5 @@ func (r *Record) Namespace() string {
 // SummaryLine is one line about the override, for chat and event notes.
 func (r *Record) SummaryLine() string {
 	return fmt.Sprintf("driftgate override %s by %s (%s): %d blocking finding(s) accepted; ticket %s; reason: %s",
-		r.ID, r.Who.Name, r.Who.Source, len(r.Findings), r.Ticket, r.Reason)
+		r.ID, r.Who.Name, r.Who.Provenance(), len(r.Findings), r.Ticket, r.Reason)
 }

@@ -294,5 +294,5 @@ func (h History) Save(r *Report) error {
 			break
 		}
 	}
-	return atomicfile.WriteBytes(filepath.Join(h.Dir, name), 0o644, b)
+	return atomicfile.WriteBytes(filepath.Join(h.Dir, name), 0o666, b)
 }

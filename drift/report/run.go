@@ -129,7 +129,7 @@ func (r *Report) write(dir string) (string, error) {
 		if f.name == "report.md" {
 			md = b.String()
 		}
-		if err := atomicfile.WriteBytes(filepath.Join(dir, f.name), 0o644, b.Bytes()); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, f.name), 0o666, b.Bytes()); err != nil {
 			return "", err
 		}
 	}

@@ -4,17 +4,28 @@
 package atomicfile
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
-// Write creates path with the bytes written by fill. On any error the
-// destination is left as it was and the temporary file is removed.
+// Write creates path with the bytes written by fill. perm is filtered by the
+// umask, as os.OpenFile and os.Create do: pass 0o666 for a file anyone may
+// read unless the user's umask says otherwise, 0o600 for a private one. On
+// any error the destination is left as it was and the temporary file is
+// removed.
+//
+// The rename replaces a symlink at path rather than writing through it, so
+// a link planted where the file goes cannot redirect the write.
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := createTemp(dir, "."+filepath.Base(path)+".tmp-", perm)
 	if err != nil {
 		return fmt.Errorf("creating temporary file beside %s: %w", path, err)
 	}
@@ -26,9 +37,6 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 	}()
 	if err = fill(tmp); err != nil {
 		return err
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("setting mode of %s: %w", tmp.Name(), err)
 	}
 	if err = tmp.Sync(); err != nil {
 		return fmt.Errorf("flushing %s: %w", tmp.Name(), err)
@@ -45,6 +53,25 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 		d.Close()
 	}
 	return nil
+}
+
+// createTemp is os.CreateTemp with a mode: the kernel applies the umask to
+// perm when it creates the file, which is the only race-free way to honour
+// it (reading the umask means setting it, for the whole process).
+func createTemp(dir, prefix string, perm os.FileMode) (*os.File, error) {
+	for range 100 {
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		name := filepath.Join(dir, prefix+hex.EncodeToString(b))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm.Perm())
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("no unused temporary name in %s", dir)
 }
 
 // WriteBytes is Write for content already in memory.
