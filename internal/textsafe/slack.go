@@ -10,11 +10,12 @@ var slackEntities = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 // Slack returns s as inert Slack mrkdwn text: &, < and > as entities, so
 // <!channel>, <@U123> and <https://evil|Approved by SRE> are shown as
 // typed, and control and format characters (newlines included, as \n)
-// escaped as Line writes them.
+// escaped as Line writes them. Line's rules for CI logs are left out: a
+// Slack message is no log line.
 //
 // mrkdwn has no escape for *, _, ~ and `: they are left, since they can
 // only make text bold, italic, struck or code, never a link or a mention.
-func Slack(s string) string { return slackEntities.Replace(Line(s)) }
+func Slack(s string) string { return slackEntities.Replace(visible(s)) }
 
 // SlackCode is Slack for a value between backticks: a backtick, which would
 // end the code span and cannot be escaped in mrkdwn, is written as '.

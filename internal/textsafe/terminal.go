@@ -88,6 +88,8 @@ func incompleteTail(buf []byte) int {
 // pieces of a stream.
 type escaper struct {
 	multiline bool
+	// noCI leaves ':' and '[' alone, for media no CI runner reads (Slack).
+	noCI      bool
 	lineStart bool
 	afterHash bool
 }
@@ -113,9 +115,9 @@ func (e *escaper) write(b *strings.Builder, s string) {
 			continue
 		case needsEscape(r):
 			b.WriteString(escapeRune(r))
-		case r == ':' && e.lineStart:
+		case r == ':' && e.lineStart && !e.noCI:
 			b.WriteString(`\x3a`)
-		case r == '[' && e.afterHash:
+		case r == '[' && e.afterHash && !e.noCI:
 			b.WriteString(`\x5b`)
 		default:
 			b.WriteRune(r)
@@ -127,6 +129,15 @@ func (e *escaper) write(b *strings.Builder, s string) {
 		e.lineStart = false
 		e.afterHash = r == '#'
 	}
+}
+
+// visible is Line without the CI rules: control and format characters
+// escaped, everything else as is.
+func visible(s string) string {
+	var b strings.Builder
+	e := escaper{noCI: true}
+	e.write(&b, s)
+	return b.String()
 }
 
 // isPlain reports whether s needs no escaping at all: printable ASCII with

@@ -216,3 +216,9 @@ func FuzzLine(f *testing.F) {
 		}
 	})
 }
+
+func TestSlackKeepsColons(t *testing.T) {
+	if got := Slack(":+1: ##[ok]"); got != ":+1: ##[ok]" {
+		t.Errorf("Slack = %q", got)
+	}
+}
