@@ -135,7 +135,8 @@ clean:
 ## fuzz: run each fuzz target for FUZZTIME (default 30s); a crasher is written to the package's testdata/fuzz/
 FUZZTIME ?= 30s
 FUZZ_TARGETS := FuzzDecodeSnapshot:./drift FuzzReadManifests:./drift FuzzDecode:./internal/jsonx FuzzParseRuleSet:./rules \
-	FuzzCompileCEL:./rules FuzzParseConfig:./drift/config FuzzParse:./drift/dns
+	FuzzCompileCEL:./rules FuzzParseConfig:./drift/config FuzzParse:./drift/dns \
+	FuzzRender:./drift/output FuzzLine:./internal/textsafe
 .PHONY: fuzz
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

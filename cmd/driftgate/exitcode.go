@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 // Exit codes, the whole contract: a diff tool never uses 1 for "tool failed".
@@ -40,7 +42,9 @@ func exitCode(err error) int {
 }
 
 // errorMessage is what the user sees for err on stderr, or "" when the
-// command already said everything.
+// command already said everything. Errors quote input (file content, object
+// names, values from the environment), so the message goes through
+// textsafe.Lines: no terminal escape or workflow command reaches the log.
 func errorMessage(err error) string {
 	var s *errSilent
 	if err == nil || errors.As(err, &s) {
@@ -49,5 +53,5 @@ func errorMessage(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "driftgate: interrupted; nothing was checked"
 	}
-	return fmt.Sprintf("error: %v", err)
+	return textsafe.Lines(fmt.Sprintf("error: %v", err))
 }

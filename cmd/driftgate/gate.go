@@ -13,6 +13,7 @@ import (
 	"github.com/driftgate/driftgate/drift/compare"
 	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/drift/output"
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 type gateOptions struct {
@@ -93,7 +94,7 @@ func (o *gateOptions) Complete() error {
 	store := incidentStore(o.cfg.Incidents.Dir)
 	o.override = &incident.OverrideRequest{
 		Reason: o.reason, Ticket: o.ticket, Who: incident.ResolveIdentity(o.overrideBy, nil), Policy: policy,
-		Store: store, Deliverer: o.deliverer(store), Notes: o.streams.ErrOut,
+		Store: store, Deliverer: o.deliverer(store), Notes: textsafe.NewWriter(o.streams.ErrOut),
 	}
 	return nil
 }

@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/driftgate/driftgate/drift/config"
 	"github.com/driftgate/driftgate/drift/incident"
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
@@ -53,7 +55,7 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 			tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tTIME\tWHO\tTICKET\tFINDINGS\tUNDELIVERED\tREASON")
 			for _, r := range recs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID, r.Time.Format("2006-01-02 15:04"), r.Who.Name, r.Ticket, len(r.Findings), pending[r.ID], oneLine(r.Reason, 60))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", line(r.ID), r.Time.Format("2006-01-02 15:04"), line(r.Who.Name), line(r.Ticket), len(r.Findings), pending[r.ID], line(oneLine(r.Reason, 60)))
 			}
 			return tw.Flush()
 		},
@@ -77,18 +79,20 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 				enc.SetIndent("", "  ")
 				return enc.Encode(r)
 			}
-			fmt.Fprintf(streams.Out, "%s\n\n", r.SummaryLine())
-			fmt.Fprintf(streams.Out, "time:   %s\nwho:    %s (%s)%s\n", r.Time.Format("2006-01-02 15:04:05 MST"), r.Who.Name, r.Who.Source, checkedNote(r.Who))
+			// Every field is the overrider's or the clusters' text: line
+			// keeps it from driving the terminal or the CI log.
+			fmt.Fprintf(streams.Out, "%s\n\n", line(r.SummaryLine()))
+			fmt.Fprintf(streams.Out, "time:   %s\nwho:    %s (%s)%s\n", r.Time.Format("2006-01-02 15:04:05 MST"), line(r.Who.Name), line(r.Who.Source), checkedNote(r.Who))
 			if r.Who.Actor != "" {
-				fmt.Fprintf(streams.Out, "actor:  %s (%s), who the environment says ran the gate\n", r.Who.Actor, r.Who.ActorSource)
+				fmt.Fprintf(streams.Out, "actor:  %s (%s), who the environment says ran the gate\n", line(r.Who.Actor), line(r.Who.ActorSource))
 			}
-			fmt.Fprintf(streams.Out, "ticket: %s\ndev:    %s %s\nprod:   %s %s\n", r.Ticket, r.Dev.Location, r.Dev.Digest, r.Prod.Location, r.Prod.Digest)
+			fmt.Fprintf(streams.Out, "ticket: %s\ndev:    %s %s\nprod:   %s %s\n", line(r.Ticket), line(r.Dev.Location), line(r.Dev.Digest), line(r.Prod.Location), line(r.Prod.Digest))
 			if r.Who.Commit != "" || r.Who.PipelineURL != "" {
-				fmt.Fprintf(streams.Out, "commit: %s\npipeline: %s\n", r.Who.Commit, r.Who.PipelineURL)
+				fmt.Fprintf(streams.Out, "commit: %s\npipeline: %s\n", line(r.Who.Commit), line(r.Who.PipelineURL))
 			}
 			fmt.Fprintf(streams.Out, "\noverridden findings:\n")
 			for _, f := range r.Findings {
-				fmt.Fprintf(streams.Out, "  %s  %s: %s\n", f.Object, f.Rule, f.Message)
+				fmt.Fprintf(streams.Out, "  %s  %s: %s\n", line(f.Object.String()), line(f.Rule), line(f.Message))
 			}
 			fmt.Fprintf(streams.Out, "\npostmortem: %s\n", filepath.Join(store.Dir, r.ID+".md"))
 			return nil
@@ -139,7 +143,7 @@ entry of the log, which shows a rewind even by someone holding the key.`,
 				if p.Fatal {
 					fatal++
 				}
-				fmt.Fprintf(streams.Out, "%s: %s\n", label, p.Message)
+				fmt.Fprintf(streams.Out, "%s: %s\n", label, line(p.Message))
 			}
 			logPath := filepath.Join(store.Dir, incident.LogFile)
 			if fatal > 0 {
@@ -198,7 +202,7 @@ head is missing although its entries were written with one, is refused.`,
 			for _, d := range dels {
 				if d.Err != nil {
 					failed++
-					fmt.Fprintf(streams.Out, "hook %d (%s): still failing: %v\n", d.Hook, d.Type, d.Err)
+					fmt.Fprintf(streams.Out, "hook %d (%s): still failing: %s\n", d.Hook, d.Type, line(d.Err.Error()))
 				} else {
 					fmt.Fprintf(streams.Out, "hook %d (%s): delivered\n", d.Hook, d.Type)
 				}
@@ -213,10 +217,16 @@ head is missing although its entries were written with one, is refused.`,
 	return cmd
 }
 
+// oneLine joins s onto one line and cuts it to at most n bytes on a rune
+// boundary, for a table column.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
-		return s[:n-1] + "…"
+		cut := n - 1
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return s[:cut] + "…"
 	}
 	return s
 }
@@ -235,3 +245,6 @@ func checkedNote(who incident.Identity) string {
 	}
 	return ""
 }
+
+// line is textsafe.Line, short for the many fields of an incident record.
+func line(s string) string { return textsafe.Line(s) }

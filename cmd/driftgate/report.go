@@ -9,6 +9,7 @@ import (
 
 	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/drift/report"
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 type reportOptions struct {
@@ -64,7 +65,7 @@ func (o *reportOptions) Complete() error {
 		History:   report.History{Dir: o.cfg.Report.History},
 		Out:       o.out,
 		Hooks:     &incident.Deliverer{Hooks: o.cfg.Report.Hooks},
-		Notes:     o.streams.ErrOut,
+		Notes:     textsafe.NewWriter(o.streams.ErrOut),
 	}
 	for _, p := range o.cfg.Report.Pairs {
 		dev, _ := o.environment(p.Dev)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 // snapshotOptions are the flags of `driftgate snapshot`.
@@ -126,9 +127,9 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 		for _, u := range snap.Unobserved {
 			where := ""
 			if u.Namespace != "" {
-				where = " in namespace " + u.Namespace
+				where = " in namespace " + textsafe.Line(u.Namespace)
 			}
-			fmt.Fprintf(o.streams.ErrOut, "  %s%s: %s\n", u.GroupKind(), where, u.Reason)
+			fmt.Fprintf(o.streams.ErrOut, "  %s%s: %s\n", textsafe.Line(u.GroupKind()), where, textsafe.Line(u.Reason))
 		}
 		return silentExit(exitCouldNoCheck, fmt.Errorf("unobserved resource types"))
 	}

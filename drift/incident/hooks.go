@@ -19,8 +19,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/driftgate/driftgate/internal/atomicfile"
+	"github.com/driftgate/driftgate/internal/textsafe"
 	"github.com/driftgate/driftgate/internal/version"
 )
 
@@ -373,27 +375,52 @@ func (d *Deliverer) exec(ctx context.Context, h Hook, r *Record, logDigest strin
 	return nil
 }
 
+// slackText is the Slack message for a record. Every value in it comes
+// from the person overriding, the CI environment or the clusters, so each
+// goes through textsafe.Slack: a reason of "<!channel>" or
+// "<https://evil|Approved by SRE>" is shown as typed, not acted on.
 func slackText(r *Record) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, ":warning: *Deploy gate overridden* `%s` by *%s* (%s), ticket *%s*\n>%s\n", r.ID, r.Who.Name, r.Who.Source, r.Ticket, r.Reason)
+	fmt.Fprintf(&b, ":warning: *Deploy gate overridden* `%s` by *%s* (%s), ticket *%s*\n", textsafe.SlackCode(r.ID), textsafe.Slack(r.Who.Name), textsafe.Slack(r.Who.Source), textsafe.Slack(r.Ticket))
+	for _, line := range strings.Split(strings.ReplaceAll(r.Reason, "\r\n", "\n"), "\n") {
+		fmt.Fprintf(&b, ">%s\n", textsafe.Slack(line))
+	}
 	for i, f := range r.Findings {
 		if i == 10 {
 			fmt.Fprintf(&b, "… and %d more\n", len(r.Findings)-10)
 			break
 		}
-		fmt.Fprintf(&b, "• `%s` %s: %s\n", f.Object, f.Rule, truncate(f.Message, 200))
+		fmt.Fprintf(&b, "• `%s` %s: %s\n", textsafe.SlackCode(f.Object.String()), textsafe.Slack(f.Rule), textsafe.Slack(truncate(f.Message, 200)))
 	}
-	if r.Who.PipelineURL != "" {
-		fmt.Fprintf(&b, "<%s|pipeline>\n", r.Who.PipelineURL)
+	if u := r.Who.PipelineURL; u != "" {
+		if slackLinkable(u) {
+			fmt.Fprintf(&b, "<%s|pipeline>\n", u)
+		} else {
+			fmt.Fprintf(&b, "pipeline: %s\n", textsafe.Slack(u))
+		}
 	}
 	return b.String()
 }
 
+// slackLinkable reports whether u can go between < and > as a link: an
+// http(s) URL with nothing Slack would read as the end of the link or the
+// start of its label.
+func slackLinkable(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" &&
+		textsafe.Line(u) == u && !strings.ContainsAny(u, "<>|& ")
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	cut := n - 1
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func (d *Deliverer) outboxDir() string { return filepath.Join(d.Store.Dir, "outbox") }
@@ -475,7 +502,9 @@ func (d *Deliverer) DeliverText(ctx context.Context, event, markdown string) []D
 			defer cancel()
 			switch h.Type {
 			case HookSlack:
-				body, _ := json.Marshal(map[string]string{"text": markdown})
+				// The Markdown escaped its untrusted parts for GitHub;
+				// SlackMarkup also makes its code spans inert for Slack.
+				body, _ := json.Marshal(map[string]string{"text": textsafe.SlackMarkup(markdown)})
 				return d.post(ctx, h.URL, body, nil)
 			case HookWebhook:
 				body, _ := json.Marshal(map[string]string{"event": event, "markdown": markdown})

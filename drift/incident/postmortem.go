@@ -2,10 +2,12 @@ package incident
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 // impacts says, per rule area, what to watch in prod after a deploy that
@@ -24,29 +26,35 @@ var impacts = []struct {
 
 // Postmortem renders a blameless postmortem skeleton for the record: what
 // happened when, what was accepted and why, what to watch, what to fix.
+// Findings come from the clusters and the reason, ticket and name from the
+// person overriding: each is written as Markdown prose (textsafe.Markdown)
+// or a code span, so none adds a link, image, HTML or mention.
 func Postmortem(r *Record) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Postmortem: deploy gate overridden (%s)\n\n", r.ID)
+	fmt.Fprintf(&b, "# Postmortem: deploy gate overridden (%s)\n\n", md(r.ID))
 	b.WriteString("*Blameless: this document describes what the system allowed and what we learn from it, not who is at fault. Overriding with a reason and a ticket is the process working.*\n\n")
-	fmt.Fprintf(&b, "| | |\n|---|---|\n| Incident | `%s` |\n| Ticket | %s |\n| Overridden by | %s (from %s) |\n", r.ID, mdCell(r.Ticket), mdCell(r.Who.Name), mdCell(r.Who.Provenance()))
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| Incident | %s |\n| Ticket | %s |\n| Overridden by | %s (from %s) |\n", codeCell(r.ID), md(r.Ticket), md(r.Who.Name), md(r.Who.Provenance()))
 	if r.Who.Commit != "" {
-		fmt.Fprintf(&b, "| Commit | `%s` |\n", r.Who.Commit)
+		fmt.Fprintf(&b, "| Commit | %s |\n", codeCell(r.Who.Commit))
 	}
 	if r.Who.PipelineURL != "" {
-		fmt.Fprintf(&b, "| Pipeline | %s |\n", r.Who.PipelineURL)
+		fmt.Fprintf(&b, "| Pipeline | %s |\n", mdURL(r.Who.PipelineURL))
 	}
-	fmt.Fprintf(&b, "| Dev | %s, snapshot `%s` |\n| Prod | %s, snapshot `%s` |\n\n", mdCell(sideName(r.Dev)), r.Dev.Digest, mdCell(sideName(r.Prod)), r.Prod.Digest)
+	fmt.Fprintf(&b, "| Dev | %s, snapshot %s |\n| Prod | %s, snapshot %s |\n\n", md(sideName(r.Dev)), codeCell(r.Dev.Digest), md(sideName(r.Prod)), codeCell(r.Prod.Digest))
 
 	b.WriteString("## Timeline (UTC)\n\n")
 	fmt.Fprintf(&b, "- %s: the gate blocked the deploy with %d blocking finding(s).\n", r.Time.Format("2006-01-02 15:04:05"), len(r.Findings))
-	fmt.Fprintf(&b, "- %s: %s overrode the gate (ticket %s).\n", r.Time.Format("2006-01-02 15:04:05"), r.Who.Name, r.Ticket)
+	fmt.Fprintf(&b, "- %s: %s overrode the gate (ticket %s).\n", r.Time.Format("2006-01-02 15:04:05"), md(r.Who.Name), md(r.Ticket))
 	b.WriteString("- _(add: deploy started, first signal in prod, mitigation, resolution)_\n\n")
 
 	b.WriteString("## What was overridden, and why\n\n")
-	fmt.Fprintf(&b, "> %s\n\n", strings.ReplaceAll(r.Reason, "\n", "\n> "))
+	for _, line := range strings.Split(strings.ReplaceAll(r.Reason, "\r\n", "\n"), "\n") {
+		fmt.Fprintf(&b, "> %s\n", md(line))
+	}
+	b.WriteString("\n")
 	b.WriteString("| Rule | Object | Finding |\n|---|---|---|\n")
 	for _, f := range r.Findings {
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", f.Rule, mdCell(f.Object.String()), mdCell(f.Message))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", codeCell(f.Rule), codeCell(f.Object.String()), md(f.Message))
 	}
 
 	groups := map[int][]drift.Finding{}
@@ -67,7 +75,7 @@ func Postmortem(r *Record) string {
 	for _, i := range order {
 		fmt.Fprintf(&b, "- %s\n", impacts[i].impact)
 		for _, f := range groups[i] {
-			fmt.Fprintf(&b, "  - `%s`: %s\n", mdCell(f.Object.String()), mdCell(f.Message))
+			fmt.Fprintf(&b, "  - %s: %s\n", textsafe.MarkdownCode(f.Object.String()), md(f.Message))
 		}
 	}
 	b.WriteString("\n## Action items to bring dev back in line\n\n")
@@ -89,6 +97,22 @@ func sideName(s drift.Side) string {
 	return s.Location
 }
 
-func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s)
+// md writes untrusted text as Markdown prose, safe in a table cell too.
+func md(s string) string { return textsafe.Markdown(s) }
+
+// codeCell writes a value as a code span inside a table.
+func codeCell(s string) string { return textsafe.MarkdownCodeCell(s) }
+
+// mdURL writes the pipeline URL, which comes from the CI environment, as an
+// autolink when it is a plain http(s) URL of the characters CI systems use,
+// else as a code span.
+func mdURL(s string) string {
+	u, err := url.Parse(s)
+	plain := !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~:/?#=&%+,;", r))
+	})
+	if err == nil && plain && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		return "<" + s + ">"
+	}
+	return codeCell(s)
 }

@@ -1,10 +1,16 @@
 package output
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/driftgate/driftgate/internal/textsafe"
+)
 
 // lineDiff renders two multi-line strings (a Corefile, a config file in a
 // ConfigMap) as changed lines with one line of context, "-" for dev and "+"
-// for prod. ok is false when either value is not a multi-line string.
+// for prod. ok is false when either value is not a multi-line string. Each
+// line's text goes through textsafe.Line: the values come from the
+// clusters, and a line of a ConfigMap may hold "::add-mask::" or a \r.
 func lineDiff(dev, prod any) (lines []string, ok bool) {
 	a, okA := dev.(string)
 	b, okB := prod.(string)
@@ -69,7 +75,7 @@ func lineDiff(dev, prod any) (lines []string, ok bool) {
 			lines = append(lines, "  ...")
 		}
 		gap = false
-		lines = append(lines, string(o.kind)+" "+o.text)
+		lines = append(lines, string(o.kind)+" "+textsafe.Line(o.text))
 	}
 	return lines, true
 }

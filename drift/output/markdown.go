@@ -4,25 +4,30 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 // renderMarkdown writes a summary for a pull-request comment or
-// $GITHUB_STEP_SUMMARY: the verdict, a table of findings, field details folded.
+// $GITHUB_STEP_SUMMARY: the verdict, a table of findings, field details
+// folded. Every value from the input is written as prose
+// (textsafe.Markdown) or a code span (mdCode, mdCell), so cluster data adds
+// no link, image, HTML or mention to the comment.
 func renderMarkdown(w io.Writer, res *drift.Result) error {
 	var b strings.Builder
 	icon := map[string]string{drift.VerdictPass: "✅", drift.VerdictBlocked: "⛔", drift.VerdictCouldNotCheck: "⚠️"}[res.Verdict]
-	fmt.Fprintf(&b, "### %s driftgate: %s\n\n", icon, mdEscape(verdictLine(res)))
-	fmt.Fprintf(&b, "dev: `%s` · prod: `%s`\n\n", sideLine(res.Dev), sideLine(res.Prod))
+	fmt.Fprintf(&b, "### %s driftgate: %s\n\n", icon, textsafe.Markdown(verdictLine(res)))
+	fmt.Fprintf(&b, "dev: %s · prod: %s\n\n", mdCode(sideLine(res.Dev)), mdCode(sideLine(res.Prod)))
 	if len(res.Unobserved) > 0 {
 		b.WriteString("**Could not check** (fix access or availability, then run again):\n\n")
 		for _, u := range res.Unobserved {
 			ns := ""
 			if u.Namespace != "" {
-				ns = " in `" + u.Namespace + "`"
+				ns = " in " + mdCode(u.Namespace)
 			}
-			fmt.Fprintf(&b, "- %s: `%s`%s: %s\n", u.Side, u.GroupKind(), ns, mdEscape(u.Reason))
+			fmt.Fprintf(&b, "- %s: %s%s: %s\n", textsafe.Markdown(u.Side), mdCode(u.GroupKind()), ns, textsafe.Markdown(u.Reason))
 		}
 		b.WriteString("\n")
 	}
@@ -33,7 +38,7 @@ func renderMarkdown(w io.Writer, res *drift.Result) error {
 			if f.Waiver != nil {
 				sev += " (waived)"
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | `%s` | %s |\n", sev, mdCode(f.Object.String()), f.Rule, mdEscape(f.Message))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", textsafe.Markdown(sev), mdCell(f.Object.String()), mdCell(f.Rule), textsafe.Markdown(f.Message))
 		}
 		b.WriteString("\n")
 		var details strings.Builder
@@ -41,9 +46,9 @@ func renderMarkdown(w io.Writer, res *drift.Result) error {
 			if len(f.Fields) == 0 {
 				continue
 			}
-			fmt.Fprintf(&details, "\n`%s` (%s)\n\n| Field | dev | prod |\n|---|---|---|\n", mdCode(f.Object.String()), f.Rule)
+			fmt.Fprintf(&details, "\n%s (%s)\n\n| Field | dev | prod |\n|---|---|---|\n", mdCode(f.Object.String()), textsafe.Markdown(f.Rule))
 			for _, d := range f.Fields {
-				fmt.Fprintf(&details, "| `%s` | `%s` | `%s` |\n", mdCode(d.Path), mdCode(d.DevString()), mdCode(d.ProdString()))
+				fmt.Fprintf(&details, "| %s | %s | %s |\n", mdCell(d.Path), mdCell(d.DevString()), mdCell(d.ProdString()))
 			}
 		}
 		if details.Len() > 0 {
@@ -51,19 +56,26 @@ func renderMarkdown(w io.Writer, res *drift.Result) error {
 		}
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintf(&b, "\n> %s\n", mdEscape(n))
+		fmt.Fprintf(&b, "\n> %s\n", textsafe.Markdown(n))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-var mdEscaper = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", " ")
+// mdCode and mdCell write a value as a code span, shortened to 120
+// characters (values can be whole config files), outside and inside a table.
+func mdCode(s string) string { return textsafe.MarkdownCode(shorten(s, 120)) }
 
-func mdEscape(s string) string { return mdEscaper.Replace(s) }
+func mdCell(s string) string { return textsafe.MarkdownCodeCell(shorten(s, 120)) }
 
-func mdCode(s string) string {
-	if len(s) > 120 {
-		s = s[:117] + "..."
+// shorten cuts s to at most n bytes on a rune boundary, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s)
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

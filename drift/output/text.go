@@ -8,6 +8,7 @@ import (
 	"github.com/fatih/color"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 var (
@@ -22,6 +23,8 @@ var (
 
 // renderText writes findings grouped by severity, then object, and a
 // one-line verdict. Colour follows color.NoColor, decided once by the caller.
+// Every value from the input goes through textsafe.Line (as line, below)
+// before it is coloured: output for terminals and CI logs.
 func renderText(w io.Writer, res *drift.Result) error {
 	var b strings.Builder
 	if len(res.Unobserved) > 0 {
@@ -31,7 +34,7 @@ func renderText(w io.Writer, res *drift.Result) error {
 			if u.Namespace != "" {
 				where = " in " + u.Namespace
 			}
-			fmt.Fprintf(&b, "  %s: %s%s: %s\n", u.Side, u.GroupKind(), where, u.Reason)
+			fmt.Fprintf(&b, "  %s: %s%s: %s\n", line(u.Side), line(u.GroupKind()), line(where), line(u.Reason))
 		}
 		fmt.Fprintln(&b)
 	}
@@ -43,16 +46,16 @@ func renderText(w io.Writer, res *drift.Result) error {
 		var last drift.ObjectID
 		for i, f := range g.findings {
 			if i == 0 || f.Object != last {
-				fmt.Fprintf(&b, "%s %s\n", c.Sprintf("%-6s", label), boldColor.Sprint(f.Object.String()))
+				fmt.Fprintf(&b, "%s %s\n", c.Sprintf("%-6s", label), boldColor.Sprint(line(f.Object.String())))
 				last = f.Object
 			}
-			fmt.Fprintf(&b, "  %s: %s\n", f.Rule, f.Message)
+			fmt.Fprintf(&b, "  %s: %s\n", line(f.Rule), line(f.Message))
 			if f.Waiver != nil {
-				fmt.Fprintf(&b, "    waived by %s until %s: %s\n", f.Waiver.Owner, f.Waiver.Expires.Format("2006-01-02"), f.Waiver.Reason)
+				fmt.Fprintf(&b, "    waived by %s until %s: %s\n", line(f.Waiver.Owner), f.Waiver.Expires.Format("2006-01-02"), line(f.Waiver.Reason))
 			}
 			for _, d := range f.Fields {
 				if lines, ok := lineDiff(d.Dev, d.Prod); ok {
-					fmt.Fprintf(&b, "    %s (- dev, + prod)\n", d.Path)
+					fmt.Fprintf(&b, "    %s (- dev, + prod)\n", line(d.Path))
 					for _, l := range lines {
 						var c *color.Color
 						switch l[0] {
@@ -67,13 +70,13 @@ func renderText(w io.Writer, res *drift.Result) error {
 					}
 					continue
 				}
-				fmt.Fprintf(&b, "    %s\n      dev:  %s\n      prod: %s\n", d.Path, devColor.Sprint(d.DevString()), prodColor.Sprint(d.ProdString()))
+				fmt.Fprintf(&b, "    %s\n      dev:  %s\n      prod: %s\n", line(d.Path), devColor.Sprint(line(d.DevString())), prodColor.Sprint(line(d.ProdString())))
 			}
 		}
 		fmt.Fprintln(&b)
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
+		fmt.Fprintf(&b, "note: %s\n", line(n))
 	}
 	verdict := verdictLine(res)
 	switch res.Verdict {
@@ -82,10 +85,13 @@ func renderText(w io.Writer, res *drift.Result) error {
 	default:
 		verdict = blockColor.Sprint(verdict)
 	}
-	fmt.Fprintf(&b, "%s (dev: %s, prod: %s)\n", verdict, sideLine(res.Dev), sideLine(res.Prod))
+	fmt.Fprintf(&b, "%s (dev: %s, prod: %s)\n", verdict, line(sideLine(res.Dev)), line(sideLine(res.Prod)))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// line is textsafe.Line, short for the many fields above.
+func line(s string) string { return textsafe.Line(s) }
 
 func colorFor(title string) *color.Color {
 	switch drift.Severity(title) {

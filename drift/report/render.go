@@ -7,8 +7,10 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 // JSON writes the report as indented JSON.
@@ -19,10 +21,12 @@ func (r *Report) JSON(w io.Writer) error {
 }
 
 // Markdown writes a short summary for chat or an issue: one line per pair,
-// what is new and resolved, expiring waivers and recent incidents.
+// what is new and resolved, expiring waivers and recent incidents. Values
+// from clusters, waiver files and override records are written as prose
+// (md) or code spans (code), so they add no link, HTML or mention.
 func (r *Report) Markdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## driftgate nightly report: %s\n\n", r.Verdict)
+	fmt.Fprintf(&b, "## driftgate nightly report: %s\n\n", md(r.Verdict))
 	fmt.Fprintf(&b, "_%s_", r.GeneratedAt.Format("2006-01-02 15:04 MST"))
 	if !r.PreviousRun.IsZero() {
 		fmt.Fprintf(&b, " · compared with %s", r.PreviousRun.Format("2006-01-02 15:04 MST"))
@@ -46,7 +50,7 @@ func (r *Report) Markdown(w io.Writer) error {
 		if len(p.New) > 0 {
 			fmt.Fprintf(&b, "\n**New in %s:**\n", md(p.Name))
 			for _, k := range limit(p.New, 10) {
-				fmt.Fprintf(&b, "- %s `%s` %s: %s\n", k.Severity, md(k.Object.String()), k.Rule, md(short(k.Message, 140)))
+				fmt.Fprintf(&b, "- %s %s %s: %s\n", md(k.Severity.String()), code(k.Object.String()), md(k.Rule), md(short(k.Message, 140)))
 			}
 			if len(p.New) > 10 {
 				fmt.Fprintf(&b, "- … and %d more\n", len(p.New)-10)
@@ -59,7 +63,7 @@ func (r *Report) Markdown(w io.Writer) error {
 				if i == 0 {
 					sep = ": "
 				}
-				fmt.Fprintf(&b, "%s`%s` (%s)", sep, md(k.Object.String()), k.Rule)
+				fmt.Fprintf(&b, "%s%s (%s)", sep, code(k.Object.String()), md(k.Rule))
 			}
 			b.WriteString("\n")
 		}
@@ -77,28 +81,34 @@ func (r *Report) Markdown(w io.Writer) error {
 			if w.Expired {
 				state = "expired"
 			}
-			fmt.Fprintf(&b, "- `%s` on `%s` (%s) %s %s\n", w.Rule, md(w.Object), md(w.Owner), state, w.Expires.Format("2006-01-02"))
+			fmt.Fprintf(&b, "- %s on %s (%s) %s %s\n", code(w.Rule), code(w.Object), md(w.Owner), state, w.Expires.Format("2006-01-02"))
 		}
 	}
 	if len(r.Incidents) > 0 {
 		fmt.Fprintf(&b, "\n**Overrides since the last report:** %d\n", len(r.Incidents))
 		for _, in := range r.Incidents {
-			fmt.Fprintf(&b, "- `%s` by %s, ticket %s: %s\n", in.ID, md(in.Who), md(in.Ticket), md(short(in.Reason, 140)))
+			fmt.Fprintf(&b, "- %s by %s, ticket %s: %s\n", code(in.ID), md(in.Who), md(in.Ticket), md(short(in.Reason, 140)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func md(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// md and code write untrusted text as Markdown prose and as a code span.
+func md(s string) string { return textsafe.Markdown(s) }
 
+func code(s string) string { return textsafe.MarkdownCode(s) }
+
+// short cuts s to at most n bytes on a rune boundary, marking the cut.
 func short(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	cut := n - 1
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func limit[T any](s []T, n int) []T {
