@@ -133,6 +133,12 @@ func TestSlackTextEscapesHostileInput(t *testing.T) {
 	if text := slackText(r); !strings.Contains(text, "<https://github.com/acme/shop/actions/runs/42|pipeline>") {
 		t.Errorf("pipeline not linked:\n%s", text)
 	}
+	// The channel sees who the environment says ran the gate when it is
+	// not who the flag named.
+	r.Who.Name, r.Who.Source, r.Who.Actor, r.Who.ActorSource = "alice", "flag", "mallory", "github-actions"
+	if text := slackText(r); !strings.Contains(text, "the environment says mallory (github-actions)") {
+		t.Errorf("the environment's actor is not in the Slack text:\n%s", text)
+	}
 }
 
 // TestDeliverTextToSlackIsInert sends the report's Markdown, whose code

@@ -282,7 +282,7 @@ func (d *Deliverer) pagerDuty(ctx context.Context, h Hook, r *Record) error {
 			"severity": "warning",
 			"group":    r.Prod.Location,
 			"custom_details": map[string]any{
-				"ticket": r.Ticket, "reason": r.Reason, "who": r.Who.Name, "findings": len(r.Findings), "pipeline": r.Who.PipelineURL,
+				"ticket": r.Ticket, "reason": r.Reason, "who": r.Who.Name, "actor": r.Who.Actor, "findings": len(r.Findings), "pipeline": r.Who.PipelineURL,
 			},
 		},
 	})
@@ -358,6 +358,7 @@ func (d *Deliverer) exec(ctx context.Context, h Hook, r *Record, logDigest strin
 		"DRIFTGATE_INCIDENT_ID="+r.ID,
 		"DRIFTGATE_INCIDENT_TICKET="+r.Ticket,
 		"DRIFTGATE_INCIDENT_WHO="+r.Who.Name,
+		"DRIFTGATE_INCIDENT_ACTOR="+r.Who.Actor, // who the environment says ran the gate, when it says
 		"DRIFTGATE_INCIDENT_REASON="+r.Reason,
 		"DRIFTGATE_INCIDENT_FINDINGS="+strconv.Itoa(len(r.Findings)),
 		"DRIFTGATE_INCIDENT_FILE="+file,
@@ -381,7 +382,7 @@ func (d *Deliverer) exec(ctx context.Context, h Hook, r *Record, logDigest strin
 // "<https://evil|Approved by SRE>" is shown as typed, not acted on.
 func slackText(r *Record) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, ":warning: *Deploy gate overridden* `%s` by *%s* (%s), ticket *%s*\n", textsafe.SlackCode(r.ID), textsafe.Slack(r.Who.Name), textsafe.Slack(r.Who.Source), textsafe.Slack(r.Ticket))
+	fmt.Fprintf(&b, ":warning: *Deploy gate overridden* `%s` by *%s* (%s), ticket *%s*\n", textsafe.SlackCode(r.ID), textsafe.Slack(r.Who.Name), textsafe.Slack(r.Who.Provenance()), textsafe.Slack(r.Ticket))
 	for _, line := range strings.Split(strings.ReplaceAll(r.Reason, "\r\n", "\n"), "\n") {
 		fmt.Fprintf(&b, ">%s\n", textsafe.Slack(line))
 	}

@@ -226,10 +226,11 @@ func TestExecHook(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	script := filepath.Join(dir, "hook.sh")
-	os.WriteFile(script, []byte("#!/bin/sh\ncat > "+out+".json\necho \"$DRIFTGATE_INCIDENT_ID $DRIFTGATE_INCIDENT_TICKET\" > "+out+".env\n"), 0o755)
+	os.WriteFile(script, []byte("#!/bin/sh\ncat > "+out+".json\necho \"$DRIFTGATE_INCIDENT_ID $DRIFTGATE_INCIDENT_TICKET $DRIFTGATE_INCIDENT_WHO $DRIFTGATE_INCIDENT_ACTOR\" > "+out+".env\n"), 0o755)
 	failing := filepath.Join(dir, "fail.sh")
 	os.WriteFile(failing, []byte("#!/bin/sh\necho 'ticket system says no' >&2\nexit 3\n"), 0o755)
 	rec := newRecord(t)
+	rec.Who.Name, rec.Who.Actor, rec.Who.ActorSource = "alice", "mallory", "github-actions"
 	d := deliverer(t, Hook{Type: HookExec, Command: []string{script}}, Hook{Type: HookExec, Command: []string{failing}})
 	d.Attempts = 1
 	dels := d.DeliverAll(context.Background(), rec, "h")
@@ -241,7 +242,7 @@ func TestExecHook(t *testing.T) {
 	if json.Unmarshal(b, &got) != nil || got.ID != rec.ID {
 		t.Errorf("stdin: %s", b)
 	}
-	if env, _ := os.ReadFile(out + ".env"); strings.TrimSpace(string(env)) != rec.ID+" INC-42" {
+	if env, _ := os.ReadFile(out + ".env"); strings.TrimSpace(string(env)) != rec.ID+" INC-42 alice mallory" {
 		t.Errorf("env: %q", env)
 	}
 	if dels[1].Err == nil || !strings.Contains(dels[1].Err.Error(), "ticket system says no") {
