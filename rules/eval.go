@@ -100,6 +100,7 @@ func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*Rul
 			res.Findings = append(res.Findings, fs...)
 		}
 	}
+	res.Notes = append(res.Notes, WaiverWarnings(sets, opts.Now)...)
 	applyWaivers(res, sets, opts.Now)
 	sortFindings(res.Findings)
 	res.Finish()
@@ -500,17 +501,57 @@ func applyWaivers(res *drift.Result, sets []*RuleSet, now time.Time) {
 			break
 		}
 	}
+	known := ruleIDs(sets)
 	for j, w := range waivers {
 		id := drift.ObjectID{Group: "driftgate.dev", Kind: "Waiver", Name: w.Where()}
 		switch {
 		case now.After(w.Expires.Time):
 			res.Findings = append(res.Findings, drift.Finding{Rule: w.Rule, Severity: drift.SeverityWarn, Check: "waiver", Kind: drift.FindingWaiver, Object: id,
 				Message: fmt.Sprintf("waiver for %s on %s (owner %s) expired on %s and no longer applies; renew it or fix the drift", w.Rule, w.Object, w.Owner, w.Expires.Format("2006-01-02"))})
+		case !known[w.Rule]:
+			res.Findings = append(res.Findings, drift.Finding{Rule: w.Rule, Severity: drift.SeverityWarn, Check: "waiver", Kind: drift.FindingWaiver, Object: id,
+				Message: fmt.Sprintf("waiver for %s on %s (owner %s) names a rule no rule set has, so it can never apply; correct the rule id or remove it", w.Rule, w.Object, w.Owner)})
 		case !used[j]:
 			res.Findings = append(res.Findings, drift.Finding{Rule: w.Rule, Severity: drift.SeverityInfo, Check: "waiver", Kind: drift.FindingWaiver, Object: id,
 				Message: fmt.Sprintf("waiver for %s on %s (owner %s) matches no finding; remove it", w.Rule, w.Object, w.Owner)})
 		}
 	}
+}
+
+// WaiverWarnings says which active waivers accept more than one known
+// difference: one naming a rule that none of sets has (it can never
+// apply, and usually means a typo or a renamed rule), and one whose object
+// is a pattern (it accepts every matching object, today's and any added
+// before it expires). Expired waivers are reported as findings instead.
+func WaiverWarnings(sets []*RuleSet, now time.Time) []string {
+	known := ruleIDs(sets)
+	var out []string
+	for _, s := range sets {
+		for _, w := range s.Waivers {
+			if now.After(w.Expires.Time) {
+				continue
+			}
+			if !known[w.Rule] {
+				out = append(out, fmt.Sprintf("waiver at %s names rule %q, which no rule set has: it can never apply; correct the rule id (driftgate rules list) or remove the waiver", w.Where(), w.Rule))
+			}
+			if strings.ContainsAny(w.Object, globMeta) {
+				out = append(out, fmt.Sprintf("waiver at %s accepts rule %s on every object matching %q until %s (owner %s), not one object: list the objects it is meant for",
+					w.Where(), w.Rule, w.Object, w.Expires.Format("2006-01-02"), w.Owner))
+			}
+		}
+	}
+	return out
+}
+
+// ruleIDs is the set of the ids of sets' rules.
+func ruleIDs(sets []*RuleSet) map[string]bool {
+	ids := map[string]bool{}
+	for _, s := range sets {
+		for _, r := range s.Rules {
+			ids[r.ID] = true
+		}
+	}
+	return ids
 }
 
 // sortFindings orders findings by severity (waived last), object, then rule.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -78,6 +79,11 @@ func (o *compareOptions) Complete() error {
 	sets, err := rules.Load(names)
 	if err != nil {
 		return err
+	}
+	// Said before the comparison too, where a reader of the CI log sees
+	// it whatever the output format; the result's notes repeat it.
+	for _, w := range rules.WaiverWarnings(sets, time.Now()) {
+		fmt.Fprintf(o.streams.ErrOut, "driftgate: warning: %s\n", w)
 	}
 	o.compare = compare.Options{
 		Scope:          o.scope(),

@@ -72,3 +72,33 @@ func TestDiffNothingInScopeIsCouldNotCheck(t *testing.T) {
 		t.Errorf("shop against itself: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A waiver broader than one object, or of a rule no rule set has, is
+// warned of on stderr whatever the format; a rule pattern is refused.
+func TestDiffWarnsOfBroadWaivers(t *testing.T) {
+	t.Parallel()
+	app := strings.ReplaceAll(appYAML, "IMAGE", "1")
+	dev, prod := twoEnvs(t, app, app)
+	dir := t.TempDir()
+	head := "apiVersion: driftgate.dev/v1alpha1\nkind: RuleSet\nwaivers:\n"
+	broad := filepath.Join(dir, "broad.yaml")
+	writeTestFile(t, broad, head+"- {rule: workload-spec, object: \"*\", reason: r, owner: mallory, expires: 2099-12-31}\n- {rule: workload-specs, object: shop/Deployment.apps/web, reason: r, owner: o, expires: 2099-12-31}\n")
+	r := runCLI(t, "diff", dev, prod, "--rules", "builtin", "--rules", broad, "-o", "json")
+	for _, w := range []string{
+		"driftgate: warning: waiver at " + broad + `:4 accepts rule workload-spec on every object matching "*" until 2099-12-31 (owner mallory)`,
+		"driftgate: warning: waiver at " + broad + `:5 names rule "workload-specs", which no rule set has`,
+	} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, `"notes": [`) || !strings.Contains(r.stdout, "not one object") {
+		t.Errorf("the result's notes lack the warning:\n%s", r.stdout)
+	}
+	star := filepath.Join(dir, "star.yaml")
+	writeTestFile(t, star, head+"- {rule: \"*\", object: shop/Deployment.apps/web, reason: r, owner: o, expires: 2099-12-31}\n")
+	r = runCLI(t, "diff", dev, prod, "--rules", "builtin", "--rules", star)
+	if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, star+`:4:10: waiver rule "*" is a pattern, not a rule id`) {
+		t.Errorf("rule: \"*\": exit %d\n%s", r.code, r.stderr)
+	}
+}
