@@ -100,16 +100,15 @@ func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*Rul
 			res.Findings = append(res.Findings, fs...)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // the last rule may have stopped short
+	}
 	res.Notes = append(res.Notes, WaiverWarnings(sets, opts.Now)...)
 	applyWaivers(res, sets, opts.Now)
 	sortFindings(res.Findings)
 	res.Finish()
 	return res, nil
 }
-
-// ctxEvery is how many objects a loop handles between looks at its
-// context: an object's comparison takes microseconds to milliseconds.
-const ctxEvery = 64
 
 // scopeNamespace is the namespace that puts an object in scope: its own,
 // or for a Namespace its name.
@@ -310,11 +309,13 @@ func (r *Rule) evaluate(ctx context.Context, pairs []drift.Pair, dev, prod *drif
 		return kept, nil
 	}
 	var out []drift.Finding
+	done := ctx.Done()
 	for i := range pairs {
-		if i%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		// Every pair: one CEL evaluation may take most of a second.
+		select {
+		case <-done:
+			return nil, ctx.Err()
+		default:
 		}
 		p := &pairs[i]
 		if !r.matchesPair(p) {
@@ -327,7 +328,7 @@ func (r *Rule) evaluate(ctx context.Context, pairs []drift.Pair, dev, prod *drif
 		case CheckFields:
 			f = r.checkFields(p, schemas)
 		case CheckCEL:
-			f = r.checkCEL(p)
+			f = r.checkCEL(ctx, p)
 		default:
 			return nil, fmt.Errorf("check %q is not available in this version of driftgate", r.Check)
 		}
@@ -461,8 +462,8 @@ func joinPaths(diffs []drift.FieldDiff, max int) string {
 	return strings.Join(ps, ", ")
 }
 
-func (r *Rule) checkCEL(p *drift.Pair) *drift.Finding {
-	ok, err := r.evalCEL(p.Dev, p.Prod)
+func (r *Rule) checkCEL(ctx context.Context, p *drift.Pair) *drift.Finding {
+	ok, err := r.evalCEL(ctx, p.Dev, p.Prod)
 	if err != nil {
 		// Fail closed: an expression that cannot decide is a finding, never a pass.
 		f := r.NewFinding(p.ID, drift.FindingChanged, "CEL expression could not be evaluated: "+err.Error())

@@ -125,9 +125,30 @@ func (o *compareOptions) environment(name string) (compare.Environment, bool) {
 // compareAndRender compares dev with prod and renders the result in the
 // output format.
 func (o *compareOptions) compareAndRender(ctx context.Context, dev, prod compare.Environment) (*drift.Result, error) {
-	res, err := compare.Run(ctx, dev, prod, o.compare)
-	if err != nil {
-		return nil, err
+	type outcome struct {
+		res *drift.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := compare.Run(ctx, dev, prod, o.compare)
+		done <- outcome{res, err}
+	}()
+	var res *drift.Result
+	select {
+	case out := <-done:
+		if out.err != nil {
+			return nil, out.err
+		}
+		res = out.res
+	case <-ctx.Done():
+		// Pairing and rules stop at once, but reading a large file or
+		// folder does not look at ctx: the process is about to exit, and
+		// the load ends with it.
+		return nil, ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // interrupted as the comparison ended: render nothing
 	}
 	opts := output.Options{ToolVersion: version.String()}
 	for _, s := range o.compare.RuleSets {
