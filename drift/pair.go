@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -33,8 +34,20 @@ type Pair struct {
 // copied (the object and metadata maps for a rename, the maps and lists
 // above a substituted string), and the rest is shared with the snapshot.
 func PairObjects(dev, prod *Snapshot, m Mapping) []Pair {
+	pairs, _ := PairObjectsContext(context.Background(), dev, prod, m)
+	return pairs
+}
+
+// PairObjectsContext is PairObjects, returning ctx's error soon after ctx
+// is done: mapping a large dev snapshot's substitutions takes seconds.
+func PairObjectsContext(ctx context.Context, dev, prod *Snapshot, m Mapping) ([]Pair, error) {
 	mapped := make([]Object, len(dev.Objects))
 	for i := range dev.Objects {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		mapped[i] = m.apply(dev.Objects[i])
 	}
 	byID := make(map[ObjectID]int, len(prod.Objects))
@@ -58,7 +71,7 @@ func PairObjects(dev, prod *Snapshot, m Mapping) []Pair {
 		}
 	}
 	sortPairs(pairs)
-	return pairs
+	return pairs, nil
 }
 
 // apply maps one dev object. Copying the whole object first, as it once

@@ -174,13 +174,36 @@ type Result struct {
 	Rules      []string         `json:"rules"` // rule sets used
 	Findings   []Finding        `json:"findings"`
 	Unobserved []UnobservedSide `json:"unobserved"`
+	// Compared counts what was compared: objects in scope on each side and
+	// rules evaluated.
+	Compared Compared `json:"compared"`
+	// Unchecked says why a comparison in which every type was observed
+	// still proves nothing (a side with nothing in scope, no rules); any
+	// makes the verdict could-not-check.
+	Unchecked []string `json:"unchecked,omitempty"`
 	// Notes are things the user should know that are not findings (for
 	// example, Secret digests made with different keys).
 	Notes []string `json:"notes,omitempty"`
 }
 
+// Compared counts what a comparison covered.
+type Compared struct {
+	// Dev and Prod are the objects in scope on each side (dev's in prod's
+	// names), cluster-scoped ones included.
+	Dev  int `json:"dev"`
+	Prod int `json:"prod"`
+	// Rules is how many rules were evaluated.
+	Rules int `json:"rules"`
+}
+
+// String says what was compared, for the verdict line of every format.
+func (c Compared) String() string {
+	return fmt.Sprintf("compared %d dev and %d prod objects under %d rules", c.Dev, c.Prod, c.Rules)
+}
+
 // Finish counts the findings and sets the verdict: could-not-check when any
-// type in scope was unobserved, else blocked when any finding blocks.
+// type in scope was unobserved or the comparison covered nothing
+// (Unchecked), else blocked when any finding blocks.
 func (r *Result) Finish() {
 	r.Schema = ResultSchema
 	r.Summary = Summary{}
@@ -198,7 +221,7 @@ func (r *Result) Finish() {
 		}
 	}
 	switch {
-	case len(r.Unobserved) > 0:
+	case len(r.Unobserved) > 0 || len(r.Unchecked) > 0:
 		r.Verdict = VerdictCouldNotCheck
 	case r.Summary.Block > 0:
 		r.Verdict = VerdictBlocked

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -38,6 +39,14 @@ var celEnv, celEnvErr = cel.NewEnv(
 // reports as a finding.
 const celCostLimit = 1_000_000
 
+// celInterruptEvery is how many comprehension iterations run between looks
+// at the context (an evaluation near the cost limit takes most of a
+// second). Every one: cel-go's look is not sticky, so with a larger
+// interval only the comprehension whose iteration lands on it stops, and
+// the comprehensions around it run on to the cost limit. A look is a
+// select on a channel, small beside an iteration.
+const celInterruptEvery = 1
+
 // compileCEL compiles the rule's expression once, at load; a syntax or type
 // error is reported at its position in src, the file's content.
 func (r *Rule) compileCEL(file string, src []byte, n *yamlx.Node) error {
@@ -62,7 +71,7 @@ func (r *Rule) compileCEL(file string, src []byte, n *yamlx.Node) error {
 		return yamlx.Errorf(file, n, "the expression must be true when dev and prod agree",
 			"rule %s: CEL expression returns %s, not bool", r.ID, t)
 	}
-	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit))
+	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(celCostLimit), cel.InterruptCheckFrequency(celInterruptEvery))
 	if err != nil {
 		return yamlx.Errorf(file, n, "", "rule %s: CEL: %v", r.ID, err)
 	}
@@ -142,10 +151,11 @@ func sourceLines(src []byte, first, count int) []string {
 	return out
 }
 
-// evalCEL runs the expression; the error says why it could not decide.
-func (r *Rule) evalCEL(dev, prod *drift.Object) (bool, error) {
+// evalCEL runs the expression, stopping soon after ctx is done; the error
+// says why it could not decide.
+func (r *Rule) evalCEL(ctx context.Context, dev, prod *drift.Object) (bool, error) {
 	vars := map[string]any{"dev": celValue(dev), "prod": celValue(prod)}
-	out, _, err := r.program.Eval(vars)
+	out, _, err := r.program.ContextEval(ctx, vars)
 	if err != nil {
 		return false, err
 	}

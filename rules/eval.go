@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -28,6 +29,13 @@ type SemanticCheck func(r *Rule, pairs []drift.Pair, dev, prod *drift.Snapshot) 
 // Evaluate compares dev with prod under the rule sets and returns the result,
 // with waivers applied and the verdict set.
 func Evaluate(dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.Result, error) {
+	return EvaluateContext(context.Background(), dev, prod, sets, opts)
+}
+
+// EvaluateContext is Evaluate, returning ctx's error soon after ctx is done:
+// pairing and every rule look at it between objects, so an interrupted
+// gate stops within moments, not after the last rule.
+func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.Result, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
@@ -57,16 +65,20 @@ func Evaluate(dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.
 		res.Notes = append(res.Notes, "dev and prod Secret values were digested with different keys (DRIFTGATE_DIGEST_KEY); only key names are compared")
 	}
 
+	all, err := drift.PairObjectsContext(ctx, dev, prod, opts.Mapping)
+	if err != nil {
+		return nil, err
+	}
 	var pairs []drift.Pair
-	for _, p := range drift.PairObjects(dev, prod, opts.Mapping) {
-		ns := p.ID.Namespace
-		if p.ID.Group == "" && p.ID.Kind == "Namespace" {
-			ns = p.ID.Name
-		}
-		if inScope(ns) {
+	for _, p := range all {
+		if inScope(scopeNamespace(p.ID)) {
 			pairs = append(pairs, p)
 		}
 	}
+	for _, s := range sets {
+		res.Compared.Rules += len(s.Rules)
+	}
+	res.Compared.Dev, res.Compared.Prod, res.Unchecked = inScopeCounts(pairs, namespaces, dev, prod, sets)
 	if sv := serverVersionPair(dev, prod); sv != nil {
 		pairs = append(pairs, *sv)
 	}
@@ -75,17 +87,109 @@ func Evaluate(dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.
 	schemas := drift.NewSchemas(prod, dev)
 	for _, set := range sets {
 		for _, r := range set.Rules {
-			fs, err := r.evaluate(pairs, dev, prod, schemas, sets)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			fs, err := r.evaluate(ctx, pairs, dev, prod, schemas, sets)
 			if err != nil {
+				if ctx.Err() != nil {
+					return nil, err
+				}
 				return nil, fmt.Errorf("rule %s (%s:%d): %w", r.ID, r.file, r.line, err)
 			}
 			res.Findings = append(res.Findings, fs...)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // the last rule may have stopped short
+	}
+	res.Notes = append(res.Notes, WaiverWarnings(sets, opts.Now)...)
 	applyWaivers(res, sets, opts.Now)
 	sortFindings(res.Findings)
 	res.Finish()
 	return res, nil
+}
+
+// scopeNamespace is the namespace that puts an object in scope: its own,
+// or for a Namespace its name.
+func scopeNamespace(id drift.ObjectID) string {
+	if id.Group == "" && id.Kind == "Namespace" {
+		return id.Name
+	}
+	return id.Namespace
+}
+
+// inScopeCounts counts the objects of each side in pairs (those in scope)
+// and says what the comparison covers nothing of: a side without an object
+// in scope (with namespaces, without one in them: cluster-scoped objects
+// alone do not check a namespace), a namespace in scope that neither side
+// has an object in, or no rule at all. A comparison of nothing proves
+// nothing: each is a reason the result could not check.
+func inScopeCounts(pairs []drift.Pair, namespaces []string, dev, prod *drift.Snapshot, sets []*RuleSet) (devN, prodN int, unchecked []string) {
+	// seen counts each side's objects that decide emptiness: all of them,
+	// or with namespaces those in a namespace.
+	var seen [2]int
+	perNS := make(map[string]int, len(namespaces))
+	for i := range pairs {
+		p := &pairs[i]
+		ns := scopeNamespace(p.ID)
+		counts := namespaces == nil || ns != ""
+		if ns != "" {
+			perNS[ns]++
+		}
+		if p.Dev != nil {
+			devN++
+			if counts {
+				seen[0]++
+			}
+		}
+		if p.Prod != nil {
+			prodN++
+			if counts {
+				seen[1]++
+			}
+		}
+	}
+	where := ""
+	switch {
+	case namespaces == nil:
+	case len(namespaces) == 0:
+		where = " in any namespace: the namespaces asked for and those the snapshots cover do not overlap"
+	default:
+		where = fmt.Sprintf(" in namespaces %v", namespaces)
+	}
+	for i, side := range []*drift.Snapshot{dev, prod} {
+		if seen[i] > 0 {
+			continue
+		}
+		msg := fmt.Sprintf("nothing in scope on %s: 0 objects%s", [2]string{"dev", "prod"}[i], where)
+		if len(namespaces) > 0 && side.Metadata.Source == drift.SourceManifests {
+			msg += " (a manifest without metadata.namespace is in namespace default)"
+		}
+		unchecked = append(unchecked, msg)
+	}
+	if len(unchecked) == 0 {
+		for _, ns := range namespaces {
+			if perNS[ns] == 0 {
+				unchecked = append(unchecked, fmt.Sprintf("nothing in scope in namespace %s: no objects on dev or prod", ns))
+			}
+		}
+	}
+	rules := 0
+	var files []string
+	for _, s := range sets {
+		rules += len(s.Rules)
+		files = append(files, s.File)
+	}
+	switch {
+	case len(sets) == 0:
+		unchecked = append(unchecked, "no rule set was given")
+	case rules == 0 && len(sets) == 1:
+		unchecked = append(unchecked, fmt.Sprintf("the rule set has no rules (%s)", files[0]))
+	case rules == 0:
+		unchecked = append(unchecked, fmt.Sprintf("the rule sets have no rules (%s)", strings.Join(files, ", ")))
+	}
+	return devN, prodN, unchecked
 }
 
 // scopeNamespaces is the intersection of the requested namespaces and those
@@ -167,7 +271,7 @@ func objectLabels(o *drift.Object) map[string]string {
 	return out
 }
 
-func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot, schemas *drift.Schemas, sets []*RuleSet) ([]drift.Finding, error) {
+func (r *Rule) evaluate(ctx context.Context, pairs []drift.Pair, dev, prod *drift.Snapshot, schemas *drift.Schemas, sets []*RuleSet) ([]drift.Finding, error) {
 	sc, ok := semanticChecks[r.Check]
 	if r.Check == CheckUnmanaged {
 		sc, ok = func(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
@@ -205,7 +309,14 @@ func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot, schemas *
 		return kept, nil
 	}
 	var out []drift.Finding
+	done := ctx.Done()
 	for i := range pairs {
+		// Every pair: one CEL evaluation may take most of a second.
+		select {
+		case <-done:
+			return nil, ctx.Err()
+		default:
+		}
 		p := &pairs[i]
 		if !r.matchesPair(p) {
 			continue
@@ -217,7 +328,7 @@ func (r *Rule) evaluate(pairs []drift.Pair, dev, prod *drift.Snapshot, schemas *
 		case CheckFields:
 			f = r.checkFields(p, schemas)
 		case CheckCEL:
-			f = r.checkCEL(p)
+			f = r.checkCEL(ctx, p)
 		default:
 			return nil, fmt.Errorf("check %q is not available in this version of driftgate", r.Check)
 		}
@@ -351,8 +462,8 @@ func joinPaths(diffs []drift.FieldDiff, max int) string {
 	return strings.Join(ps, ", ")
 }
 
-func (r *Rule) checkCEL(p *drift.Pair) *drift.Finding {
-	ok, err := r.evalCEL(p.Dev, p.Prod)
+func (r *Rule) checkCEL(ctx context.Context, p *drift.Pair) *drift.Finding {
+	ok, err := r.evalCEL(ctx, p.Dev, p.Prod)
 	if err != nil {
 		// Fail closed: an expression that cannot decide is a finding, never a pass.
 		f := r.NewFinding(p.ID, drift.FindingChanged, "CEL expression could not be evaluated: "+err.Error())
@@ -391,17 +502,57 @@ func applyWaivers(res *drift.Result, sets []*RuleSet, now time.Time) {
 			break
 		}
 	}
+	known := ruleIDs(sets)
 	for j, w := range waivers {
 		id := drift.ObjectID{Group: "driftgate.dev", Kind: "Waiver", Name: w.Where()}
 		switch {
 		case now.After(w.Expires.Time):
 			res.Findings = append(res.Findings, drift.Finding{Rule: w.Rule, Severity: drift.SeverityWarn, Check: "waiver", Kind: drift.FindingWaiver, Object: id,
 				Message: fmt.Sprintf("waiver for %s on %s (owner %s) expired on %s and no longer applies; renew it or fix the drift", w.Rule, w.Object, w.Owner, w.Expires.Format("2006-01-02"))})
+		case !known[w.Rule]:
+			res.Findings = append(res.Findings, drift.Finding{Rule: w.Rule, Severity: drift.SeverityWarn, Check: "waiver", Kind: drift.FindingWaiver, Object: id,
+				Message: fmt.Sprintf("waiver for %s on %s (owner %s) names a rule no rule set has, so it can never apply; correct the rule id or remove it", w.Rule, w.Object, w.Owner)})
 		case !used[j]:
 			res.Findings = append(res.Findings, drift.Finding{Rule: w.Rule, Severity: drift.SeverityInfo, Check: "waiver", Kind: drift.FindingWaiver, Object: id,
 				Message: fmt.Sprintf("waiver for %s on %s (owner %s) matches no finding; remove it", w.Rule, w.Object, w.Owner)})
 		}
 	}
+}
+
+// WaiverWarnings says which active waivers accept more than one known
+// difference: one naming a rule that none of sets has (it can never
+// apply, and usually means a typo or a renamed rule), and one whose object
+// is a pattern (it accepts every matching object, today's and any added
+// before it expires). Expired waivers are reported as findings instead.
+func WaiverWarnings(sets []*RuleSet, now time.Time) []string {
+	known := ruleIDs(sets)
+	var out []string
+	for _, s := range sets {
+		for _, w := range s.Waivers {
+			if now.After(w.Expires.Time) {
+				continue
+			}
+			if !known[w.Rule] {
+				out = append(out, fmt.Sprintf("waiver at %s names rule %q, which no rule set has: it can never apply; correct the rule id (driftgate rules list) or remove the waiver", w.Where(), w.Rule))
+			}
+			if strings.ContainsAny(w.Object, globMeta) {
+				out = append(out, fmt.Sprintf("waiver at %s accepts rule %s on every object matching %q until %s (owner %s), not one object: list the objects it is meant for",
+					w.Where(), w.Rule, w.Object, w.Expires.Format("2006-01-02"), w.Owner))
+			}
+		}
+	}
+	return out
+}
+
+// ruleIDs is the set of the ids of sets' rules.
+func ruleIDs(sets []*RuleSet) map[string]bool {
+	ids := map[string]bool{}
+	for _, s := range sets {
+		for _, r := range s.Rules {
+			ids[r.ID] = true
+		}
+	}
+	return ids
 }
 
 // sortFindings orders findings by severity (waived last), object, then rule.

@@ -237,7 +237,10 @@ func TestUnobservedInScopeCannotPass(t *testing.T) {
 	if res.Verdict != drift.VerdictCouldNotCheck || len(res.Unobserved) != 1 {
 		t.Errorf("verdict %s unobserved %v", res.Verdict, res.Unobserved)
 	}
-	res, _ = Evaluate(snap(t, webProd), prod, []*RuleSet{builtin}, Options{Namespaces: []string{"elsewhere"}})
+	elsewhere := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: elsewhere}\ndata: {mode: strict}"
+	prod2 := snap(t, webProd, elsewhere)
+	prod2.Unobserved = prod.Unobserved
+	res, _ = Evaluate(snap(t, webProd, elsewhere), prod2, []*RuleSet{builtin}, Options{Namespaces: []string{"elsewhere"}})
 	if res.Verdict != drift.VerdictPass {
 		t.Errorf("unobserved outside the namespaces in scope: verdict %s", res.Verdict)
 	}

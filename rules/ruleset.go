@@ -304,6 +304,12 @@ func (w *Waiver) validate(file string, n *yamlx.Node) error {
 	if w.Expires.IsZero() {
 		return yamlx.Errorf(file, n, "a waiver needs rule, object, reason, owner and expires", "waiver has no expires date")
 	}
+	if strings.ContainsAny(w.Rule, globMeta) {
+		// A rule id is matched exactly: "*" would match no finding and
+		// read as if it waived every rule.
+		return yamlx.Errorf(file, field(n, "rule"), "a waiver names one rule by its id (driftgate rules list); write one waiver per rule",
+			"waiver rule %q is a pattern, not a rule id", w.Rule)
+	}
 	if _, err := path.Match(w.Object, ""); err != nil {
 		return yamlx.Errorf(file, field(n, "object"), "a glob over namespace/Kind.group/name", "bad object glob %q", w.Object)
 	}

@@ -18,7 +18,10 @@ func TestMain(m *testing.M) {
 	// Tests that need a real process (to kill it) run this binary as driftgate.
 	if os.Getenv("DRIFTGATE_TEST_AS_MAIN") == "1" {
 		streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-		os.Exit(run(context.Background(), streams, os.Args[1:]))
+		ctx, stop := interruptContext()
+		code := run(ctx, streams, os.Args[1:])
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(testbed.Main(m))
 }

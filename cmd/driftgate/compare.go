@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -79,6 +80,11 @@ func (o *compareOptions) Complete() error {
 	if err != nil {
 		return err
 	}
+	// Said before the comparison too, where a reader of the CI log sees
+	// it whatever the output format; the result's notes repeat it.
+	for _, w := range rules.WaiverWarnings(sets, time.Now()) {
+		fmt.Fprintf(o.streams.ErrOut, "driftgate: warning: %s\n", w)
+	}
 	o.compare = compare.Options{
 		Scope:          o.scope(),
 		DigestKey:      []byte(os.Getenv("DRIFTGATE_DIGEST_KEY")),
@@ -119,9 +125,30 @@ func (o *compareOptions) environment(name string) (compare.Environment, bool) {
 // compareAndRender compares dev with prod and renders the result in the
 // output format.
 func (o *compareOptions) compareAndRender(ctx context.Context, dev, prod compare.Environment) (*drift.Result, error) {
-	res, err := compare.Run(ctx, dev, prod, o.compare)
-	if err != nil {
-		return nil, err
+	type outcome struct {
+		res *drift.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := compare.Run(ctx, dev, prod, o.compare)
+		done <- outcome{res, err}
+	}()
+	var res *drift.Result
+	select {
+	case out := <-done:
+		if out.err != nil {
+			return nil, out.err
+		}
+		res = out.res
+	case <-ctx.Done():
+		// Pairing and rules stop at once, but reading a large file or
+		// folder does not look at ctx: the process is about to exit, and
+		// the load ends with it.
+		return nil, ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // interrupted as the comparison ended: render nothing
 	}
 	opts := output.Options{ToolVersion: version.String()}
 	for _, s := range o.compare.RuleSets {

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -105,5 +109,117 @@ func TestOverrideSurvivesSIGKILL(t *testing.T) {
 		if p.Fatal || strings.Contains(p.Message, "after the head") {
 			t.Errorf("after a whole override: %s", p.Message)
 		}
+	}
+}
+
+// slowComparison writes dev and prod folders of ConfigMaps and a rule set
+// whose CEL expression costs most of a second for each of them (it ends
+// at the cost limit): a comparison of small files that runs for a minute.
+func slowComparison(t *testing.T) (dev, prod, ruleSet string) {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 60 {
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: shop}\ndata:\n", i)
+		for k := range 100 {
+			fmt.Fprintf(&b, "  k%d: v\n", k)
+		}
+	}
+	for _, side := range []string{"dev", "prod"} {
+		if err := os.MkdirAll(filepath.Join(dir, side), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(dir, side, "cms.yaml"), b.String())
+	}
+	ruleSet = filepath.Join(dir, "slow.yaml")
+	writeTestFile(t, ruleSet, `apiVersion: driftgate.dev/v1alpha1
+kind: RuleSet
+rules:
+- id: slow
+  description: every key against every pair of keys
+  match: {kinds: [ConfigMap]}
+  check: cel
+  expression: dev == null || prod == null || dev.data.all(a, prod.data.all(b, prod.data.all(c, a != c || b != c || true)))
+  severity: warn
+`)
+	return filepath.Join(dir, "dev"), filepath.Join(dir, "prod"), ruleSet
+}
+
+// TestDiffInterruptedExitsPromptly sends SIGINT (and SIGTERM) to a diff
+// while its rules run, and checks that it exits 2 within a bound, says it
+// was interrupted, and wrote nothing to its output file. Uninterrupted, the
+// comparison runs for tens of seconds.
+func TestDiffInterruptedExitsPromptly(t *testing.T) {
+	dev, prod, ruleSet := slowComparison(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			outFile := filepath.Join(t.TempDir(), "result.json")
+			out, err := os.Create(outFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			cmd := exec.Command(os.Args[0], "diff", dev, prod, "--rules", ruleSet, "-o", "json", "-v")
+			cmd.Env = append(os.Environ(), "DRIFTGATE_TEST_AS_MAIN=1")
+			cmd.Stdout = out
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			evaluating := make(chan struct{})
+			var mu sync.Mutex
+			var errText strings.Builder
+			go func() {
+				sc := bufio.NewScanner(stderr)
+				once := sync.Once{}
+				for sc.Scan() {
+					mu.Lock()
+					errText.WriteString(sc.Text() + "\n")
+					mu.Unlock()
+					if strings.Contains(sc.Text(), "evaluating rules") {
+						once.Do(func() { close(evaluating) })
+					}
+				}
+			}()
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case <-evaluating:
+			case err := <-exited:
+				t.Fatalf("diff ended before its rules ran: %v\n%s", err, errText.String())
+			case <-time.After(60 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatal("diff did not start evaluating within 60s")
+			}
+			sent := time.Now()
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			const bound = 10 * time.Second
+			select {
+			case err = <-exited:
+			case <-time.After(bound):
+				_ = cmd.Process.Kill()
+				<-exited
+				t.Fatalf("diff still ran %s after %s", bound, sig)
+			}
+			t.Logf("exited %s after %s", time.Since(sent).Round(time.Millisecond), sig)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitCouldNoCheck {
+				t.Errorf("exit: %v, want code %d", err, exitCouldNoCheck)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !strings.Contains(errText.String(), "driftgate: interrupted; nothing was checked") {
+				t.Errorf("stderr does not say it was interrupted:\n%s", errText.String())
+			}
+			if fi, err := os.Stat(outFile); err != nil || fi.Size() != 0 {
+				b, _ := os.ReadFile(outFile)
+				t.Errorf("output file after %s: %v, %d bytes:\n%s", sig, err, len(b), b)
+			}
+		})
 	}
 }

@@ -79,11 +79,20 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	prodSnap, prodLoc, err := load(ctx, prod, opts, defaultsFor(prod, dev, opts), &notes)
 	if err != nil {
 		return nil, err
 	}
-	res, err := rules.Evaluate(devSnap, prodSnap, opts.RuleSets, rules.Options{Mapping: opts.Mapping, Namespaces: opts.Scope.Namespaces})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Log != nil {
+		opts.Log.Info("evaluating rules", "devObjects", len(devSnap.Objects), "prodObjects", len(prodSnap.Objects), "ruleSets", len(opts.RuleSets))
+	}
+	res, err := rules.EvaluateContext(ctx, devSnap, prodSnap, opts.RuleSets, rules.Options{Mapping: opts.Mapping, Namespaces: opts.Scope.Namespaces})
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +127,9 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 		return s, src.Path, checkAge(env.Name, src.Path, s, opts)
 	case drift.SourceKindManifests:
 		mo := drift.ManifestOptions{Scope: opts.Scope, Normalizer: norm}
+		if opts.Now != nil {
+			mo.Now = opts.Now() // a manifests side is captured by the same clock
+		}
 		var s *drift.Snapshot
 		if defaults == nil {
 			s, err = drift.SnapshotFromManifests([]string{src.Path}, mo)

@@ -66,6 +66,10 @@ func renderJUnit(w io.Writer, res *drift.Result, opts Options) error {
 			Error: &junitMessage{Message: "could not observe " + u.GroupKind(), Type: "unobserved", Body: u.Reason}})
 		s.Errors++
 	}
+	for _, u := range res.Unchecked {
+		s.Cases = append(s.Cases, junitCase{Name: "compare", Classname: "driftgate.unchecked", Error: &junitMessage{Message: u, Type: "unchecked", Body: u}})
+		s.Errors++
+	}
 	for _, f := range res.Findings {
 		withFindings[f.Rule] = true
 		c := junitCase{Name: f.Object.String(), Classname: "driftgate." + f.Rule}
@@ -89,8 +93,9 @@ func renderJUnit(w io.Writer, res *drift.Result, opts Options) error {
 		}
 	}
 	s.Tests = len(s.Cases)
+	s.SystemOut = verdictLine(res)
 	if len(res.Notes) > 0 {
-		s.SystemOut = "note: " + strings.Join(res.Notes, "\nnote: ")
+		s.SystemOut += "\nnote: " + strings.Join(res.Notes, "\nnote: ")
 	}
 	doc := junitSuites{Name: "driftgate", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped, Suites: []junitSuite{s}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -168,6 +173,7 @@ type sarifLogical struct {
 
 type sarifInvocation struct {
 	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	Properties                 map[string]any      `json:"properties,omitempty"`
 	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
 }
 
@@ -210,7 +216,10 @@ func renderSARIF(w io.Writer, res *drift.Result, opts Options) error {
 		}
 		run.Results = append(run.Results, r)
 	}
-	inv := sarifInvocation{ExecutionSuccessful: res.Verdict != drift.VerdictCouldNotCheck}
+	inv := sarifInvocation{ExecutionSuccessful: res.Verdict != drift.VerdictCouldNotCheck, Properties: map[string]any{"compared": res.Compared}}
+	for _, u := range res.Unchecked {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error", Message: sarifText{u}})
+	}
 	for _, u := range res.Unobserved {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "error",
 			Message: sarifText{fmt.Sprintf("%s: could not observe %s: %s", u.Side, u.GroupKind(), u.Reason)}})
@@ -231,6 +240,9 @@ func renderGitHub(w io.Writer, res *drift.Result) error {
 	for _, u := range res.Unobserved {
 		fmt.Fprintf(&b, "::error title=%s::%s\n", ghProperty("driftgate: could not check"),
 			ghData(fmt.Sprintf("%s: could not observe %s: %s", u.Side, u.GroupKind(), u.Reason)))
+	}
+	for _, u := range res.Unchecked {
+		fmt.Fprintf(&b, "::error title=%s::%s\n", ghProperty("driftgate: could not check"), ghData(u))
 	}
 	for _, f := range res.Findings {
 		cmd := map[drift.Severity]string{drift.SeverityBlock: "error", drift.SeverityWarn: "warning"}[f.Severity]

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/driftgate/driftgate/drift"
 )
@@ -87,15 +88,21 @@ func groupBySeverity(res *drift.Result) []group {
 	return gs
 }
 
+// verdictLine is the verdict in one line, with what was compared: every
+// format says it.
 func verdictLine(res *drift.Result) string {
 	s := res.Summary
 	switch res.Verdict {
 	case drift.VerdictCouldNotCheck:
-		return fmt.Sprintf("could not check: %d resource type(s) unobserved; nothing is proven (%d blocking, %d warning findings among what was seen)", len(res.Unobserved), s.Block, s.Warn)
+		why := slices.Clone(res.Unchecked)
+		if len(res.Unobserved) > 0 {
+			why = append(why, fmt.Sprintf("%d resource type(s) unobserved", len(res.Unobserved)))
+		}
+		return fmt.Sprintf("could not check: %s; nothing is proven (%d blocking, %d warning findings among what was seen; %s)", strings.Join(why, "; "), s.Block, s.Warn, res.Compared)
 	case drift.VerdictBlocked:
-		return fmt.Sprintf("blocked: %d blocking, %d warning, %d info, %d waived", s.Block, s.Warn, s.Info, s.Waived)
+		return fmt.Sprintf("blocked: %d blocking, %d warning, %d info, %d waived; %s", s.Block, s.Warn, s.Info, s.Waived, res.Compared)
 	}
-	return fmt.Sprintf("pass: dev reproduces prod (%d warning, %d info, %d waived)", s.Warn, s.Info, s.Waived)
+	return fmt.Sprintf("pass: dev reproduces prod (%d warning, %d info, %d waived; %s)", s.Warn, s.Info, s.Waived, res.Compared)
 }
 
 // sideLine says where a side came from: "context dev", or a file with the

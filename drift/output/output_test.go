@@ -41,7 +41,8 @@ func sampleResult() *drift.Result {
 		Unobserved: []drift.UnobservedSide{{Side: "prod", Unobserved: drift.Unobserved{
 			ResourceType: drift.ResourceType{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy", Resource: "networkpolicies", Namespaced: true},
 			Namespace:    "shop", Reason: "forbidden: networkpolicies is forbidden: User \"ci\" cannot list"}}},
-		Notes: []string{"dev and prod Secret values were digested with different keys"},
+		Notes:    []string{"dev and prod Secret values were digested with different keys"},
+		Compared: drift.Compared{Dev: 41, Prod: 40, Rules: 3},
 	}
 	res.Finish()
 	return res
@@ -67,7 +68,7 @@ func TestGolden(t *testing.T) {
 	for _, format := range Formats {
 		golden.Assert(t, format, render(t, format, sampleResult()))
 	}
-	pass := &drift.Result{Dev: sampleResult().Dev, Prod: sampleResult().Prod}
+	pass := &drift.Result{Dev: sampleResult().Dev, Prod: sampleResult().Prod, Compared: drift.Compared{Dev: 12, Prod: 12, Rules: 23}}
 	pass.Finish()
 	golden.Assert(t, "text-pass", render(t, Text, pass))
 }

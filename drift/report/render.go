@@ -47,6 +47,12 @@ func (r *Report) Markdown(w io.Writer) error {
 		if p.Result != nil && len(p.Result.Unobserved) > 0 {
 			fmt.Fprintf(&b, "\n**%s could not observe %d resource type(s)**, so nothing there is proven.\n", md(p.Name), len(p.Result.Unobserved))
 		}
+		if p.Result != nil {
+			for _, u := range p.Result.Unchecked {
+				fmt.Fprintf(&b, "\n**%s could not check:** %s\n", md(p.Name), md(u))
+			}
+			fmt.Fprintf(&b, "\n_%s: %s_\n", md(p.Name), p.Result.Compared)
+		}
 		if len(p.New) > 0 {
 			fmt.Fprintf(&b, "\n**New in %s:**\n", md(p.Name))
 			for _, k := range limit(p.New, 10) {
@@ -267,13 +273,16 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em;word-break
 {{with .Result}}
 {{if .Unobserved}}<h3 class="could-not-check">Could not check</h3>
 <ul>{{range .Unobserved}}<li>{{.Side}}: <code>{{.GroupKind}}</code>{{if .Namespace}} in <code>{{.Namespace}}</code>{{end}}: {{.Reason}}</li>{{end}}</ul>{{end}}
+{{if .Unchecked}}<h3 class="could-not-check">Nothing checked</h3>
+<ul>{{range .Unchecked}}<li>{{.}}</li>{{end}}</ul>{{end}}
+<p class="muted">{{.Compared}}</p>
 {{end}}
 {{if .New}}<h3>New since the last run ({{len .New}})</h3>
 <ul>{{range .New}}<li><span class="{{.Severity}}">{{.Severity}}</span> <code>{{.Object}}</code> {{.Rule}}: {{.Message}}</li>{{end}}</ul>{{end}}
 {{if .Resolved}}<h3>Resolved since the last run ({{len .Resolved}})</h3>
 <ul>{{range .Resolved}}<li><code>{{.Object}}</code> {{.Rule}}: {{.Message}}</li>{{end}}</ul>{{end}}
 {{with .Result}}
-{{if not .Findings}}<p class="pass">No findings: dev reproduces prod.</p>{{end}}
+{{if and (not .Findings) (eq .Verdict "pass")}}<p class="pass">No findings: dev reproduces prod.</p>{{end}}
 {{range groups .}}
 <h3><span class="{{.Severity}}">{{upper .Severity}}</span> · {{.Area}} ({{len .Findings}})</h3>
 {{range .Findings}}<div class="finding"><div><code>{{.Object}}</code> <strong>{{.Rule}}</strong>: {{.Message}}</div>

@@ -25,7 +25,8 @@ func finding(rule string, sev drift.Severity, ns, name, msg string) drift.Findin
 }
 
 func result(fs ...drift.Finding) *drift.Result {
-	res := &drift.Result{Dev: drift.Side{Name: "dev", Location: "context:dev", Context: "dev"}, Prod: drift.Side{Name: "prod", Location: "context:prod", Context: "prod"}, Findings: fs}
+	res := &drift.Result{Dev: drift.Side{Name: "dev", Location: "context:dev", Context: "dev"}, Prod: drift.Side{Name: "prod", Location: "context:prod", Context: "prod"}, Findings: fs,
+		Compared: drift.Compared{Dev: 12, Prod: 11, Rules: 23}}
 	res.Finish()
 	return res
 }
