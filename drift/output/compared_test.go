@@ -21,7 +21,7 @@ func TestEveryFormatSaysWhatWasCompared(t *testing.T) {
 	counts := "compared 7 dev and 0 prod objects under 23 rules"
 	want := map[string][]string{
 		Text:     {"could not check: " + why, counts},
-		Markdown: {"could not check: " + why, counts},
+		Markdown: {"could not check: " + `nothing in scope on prod: 0 objects in namespaces \[paymnts\]`, counts}, // Markdown-escaped
 		GitHub:   {"::error title=driftgate%3A could not check::" + why, counts},
 		JUnit:    {`type="unchecked"`, why, counts},
 		SARIF:    {`"level": "error"`, why, `"compared": {`, `"dev": 7`, `"rules": 23`},

@@ -196,7 +196,8 @@ func FuzzRender(f *testing.F) {
 			},
 			Unobserved: []drift.UnobservedSide{{Side: note, Unobserved: drift.Unobserved{
 				ResourceType: drift.ResourceType{Group: ns, Kind: name}, Namespace: rule, Reason: message}}},
-			Notes: []string{note, value},
+			Notes:     []string{note, value},
+			Unchecked: []string{note},
 		}
 		res.Finish()
 		text := string(render(t, Text, res))

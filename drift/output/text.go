@@ -78,7 +78,7 @@ func renderText(w io.Writer, res *drift.Result) error {
 	for _, n := range res.Notes {
 		fmt.Fprintf(&b, "note: %s\n", line(n))
 	}
-	verdict := verdictLine(res)
+	verdict := line(verdictLine(res)) // the reasons name namespaces and files the user typed
 	switch res.Verdict {
 	case drift.VerdictPass:
 		verdict = prodColor.Sprint(verdict)
