@@ -549,12 +549,6 @@ func (n *Normalizer) redactEnvList(list []any) ([]any, bool) {
 	return list, false
 }
 
-// flagRe finds a flag with a value in one argument, alone or in a shell
-// command line: --db-password=x, --password x (in one string), -p=x.
-// A value never starts with a dash: in "--verbose --password=x" the
-// second flag is not the first one's value.
-var flagRe = regexp.MustCompile(`(?:^|\s)--?([A-Za-z][A-Za-z0-9_.-]*)(=|\s+)('[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)`)
-
 // redactArgs digests the values of secret-looking flags in a container's
 // args or command: --password=x and --password x, as one argument or two,
 // and inside a shell command line; then URLs in every argument.
@@ -585,14 +579,7 @@ func (n *Normalizer) redactArgs(list []any) ([]any, bool) {
 			}
 		}
 		if strings.Contains(s, "-") {
-			s = flagRe.ReplaceAllStringFunc(s, func(m string) string {
-				sub := flagRe.FindStringSubmatch(m)
-				val := sub[3]
-				if !flagLooksSecret(sub[1]) || isSecretMarker(val) || isVarRef(val) {
-					return m
-				}
-				return m[:len(m)-len(val)] + n.secretValue([]byte(val))
-			})
+			s = n.redactFlags(s)
 		}
 		s, _ = n.redactURLs(s)
 		if s != orig {
@@ -604,6 +591,76 @@ func (n *Normalizer) redactArgs(list []any) ([]any, bool) {
 	}
 	return list, false
 }
+
+// redactFlags digests the values of secret-looking flags in one argument,
+// alone or a whole shell command line: --password=x, --password x,
+// --password "x y". Words are split at white space; a quoted value runs
+// to the word its quote closes in.
+func (n *Normalizer) redactFlags(s string) string {
+	type span struct{ start, end int }
+	var words []span
+	for i := 0; i < len(s); {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			words = append(words, span{i, j})
+		}
+		i = j
+	}
+	// value extends a value starting at start in word k across the words
+	// its opening quote spans; it returns the value's end and last word.
+	value := func(start, k int) (int, int) {
+		if start >= words[k].end || (s[start] != '"' && s[start] != '\'') {
+			return words[k].end, k
+		}
+		q := s[start]
+		for ; k < len(words); k++ {
+			if w := s[words[k].start:words[k].end]; (words[k].start > start || len(w) > 1+start-words[k].start) && w[len(w)-1] == q {
+				return words[k].end, k
+			}
+		}
+		return len(s), len(words) - 1
+	}
+	var values []span
+	for k := 0; k < len(words); k++ {
+		w := s[words[k].start:words[k].end]
+		body := strings.TrimLeft(w, "\"'")
+		name := strings.TrimLeft(body, "-")
+		dashes := len(body) - len(name)
+		if dashes == 0 || dashes > 2 {
+			continue
+		}
+		name, _, hasEq := strings.Cut(name, "=")
+		if name == "" || !flagLooksSecret(name) {
+			continue
+		}
+		start := words[k].start + len(w) - len(body) + dashes + len(name) + 1
+		if !hasEq {
+			if k+1 >= len(words) || strings.HasPrefix(s[words[k+1].start:words[k+1].end], "-") {
+				continue
+			}
+			k++
+			start = words[k].start
+		}
+		end, last := value(start, k)
+		k = last
+		if v := s[start:end]; v != "" && !isSecretMarker(v) && !isVarRef(v) {
+			values = append(values, span{start, end})
+		}
+	}
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		s = s[:v.start] + n.secretValue([]byte(s[v.start:v.end])) + s[v.end:]
+	}
+	return s
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // isVarRef reports whether a flag's value only names a variable,
 // $(DB_PASSWORD) or ${DB_PASSWORD} or $DB_PASSWORD: Kubernetes or the shell
