@@ -51,7 +51,7 @@ func (n *Normalizer) SecretDigest() string {
 // A value that already is one (a snapshot read again, a value redacted
 // twice) is kept, so that redaction can run again on what it wrote.
 func (n *Normalizer) secretValue(v []byte) string {
-	if isSecretMarker(string(v)) {
+	if (len(v) == len(Redacted) || len(v) == len(hmacPrefix)+sha256HexLen) && isSecretMarker(string(v)) {
 		return string(v)
 	}
 	if len(n.key) == 0 {
@@ -59,8 +59,11 @@ func (n *Normalizer) secretValue(v []byte) string {
 	}
 	m := hmac.New(sha256.New, n.key)
 	m.Write(v)
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	return hmacPrefix + hex.EncodeToString(m.Sum(nil))
 }
+
+// hmacPrefix starts a digest marker.
+const hmacPrefix = "hmac-sha256:"
 
 // Volatile metadata: set by the API server or controllers, different in
 // every cluster, never drift.
@@ -186,7 +189,7 @@ func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err err
 			}
 			o.Name = name
 			delete(obj, unread.status)
-			o.Object, _ = n.redact(group, kind, o.Name, obj)
+			o.Object, _ = redactor{Normalizer: n, inPlace: true}.redact(group, kind, o.Name, obj)
 			return o, false, nil
 		}
 	}
@@ -211,7 +214,7 @@ func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err err
 	default:
 		delete(obj, unread.status)
 	}
-	o.Object, _ = n.redact(group, kind, o.Name, obj)
+	o.Object, _ = redactor{Normalizer: n, inPlace: true}.redact(group, kind, o.Name, obj)
 	return o, false, nil
 }
 

@@ -70,19 +70,34 @@ var secretEnvName = regexp.MustCompile(`(?i)(?:` + strings.Join(secretNameWords,
 
 // looksSecret is secretEnvName.MatchString(name), without the regexp for
 // ASCII names (nearly all): the regexp was a tenth of a snapshot's time.
-func looksSecret(name string) bool {
+func looksSecret(name string) bool { return looksSecretAs(name, false) }
+
+// flagLooksSecret reports whether a command-line flag's name (without its
+// dashes) looks secret: --db-password, --api-key, --token, --auth. Its
+// dashes and dots count as underscores.
+func flagLooksSecret(name string) bool { return looksSecretAs(name, true) }
+
+func looksSecretAs(name string, flag bool) bool {
 	var buf [64]byte
 	if len(name) > len(buf) {
+		if flag {
+			name = strings.NewReplacer("-", "_", ".", "_").Replace(name)
+		}
 		return secretEnvName.MatchString(name)
 	}
 	upper := buf[:len(name)]
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if c >= utf8.RuneSelf {
+		switch {
+		case c >= utf8.RuneSelf:
+			if flag {
+				name = strings.NewReplacer("-", "_", ".", "_").Replace(name)
+			}
 			return secretEnvName.MatchString(name)
-		}
-		if 'a' <= c && c <= 'z' {
+		case 'a' <= c && c <= 'z':
 			c -= 'a' - 'A'
+		case flag && (c == '-' || c == '.'):
+			c = '_'
 		}
 		upper[i] = c
 	}
@@ -97,17 +112,6 @@ func looksSecret(name string) bool {
 		}
 	}
 	return false
-}
-
-// flagLooksSecret reports whether a command-line flag's name (without its
-// dashes) looks secret: --db-password, --api-key, --token, --auth.
-func flagLooksSecret(name string) bool {
-	return looksSecret(strings.Map(func(r rune) rune {
-		if r == '-' || r == '.' {
-			return '_'
-		}
-		return r
-	}, name))
 }
 
 // secretObjectNameWords mark a ConfigMap, by its name (lower case), as
@@ -150,7 +154,7 @@ func isSecretMarker(s string) bool {
 	if s == Redacted {
 		return true
 	}
-	h, ok := strings.CutPrefix(s, "hmac-sha256:")
+	h, ok := strings.CutPrefix(s, hmacPrefix)
 	if !ok || len(h) != sha256HexLen {
 		return false
 	}
@@ -182,7 +186,7 @@ func scalarString(v any) (string, bool) {
 
 // digestScalar is secretValue of a scalar's text; ok is false for maps,
 // lists and null.
-func (n *Normalizer) digestScalar(v any) (string, bool) {
+func (n redactor) digestScalar(v any) (string, bool) {
 	s, ok := scalarString(v)
 	if !ok {
 		return "", false
@@ -195,11 +199,16 @@ func (n *Normalizer) digestScalar(v any) (string, bool) {
 // (LoadSnapshot) are never changed in place.
 type cow struct {
 	orig, m map[string]any
+	// inPlace changes orig itself: the object is the caller's own.
+	inPlace bool
 }
 
 func (c *cow) set(k string, v any) {
 	if c.m == nil {
-		c.m = maps.Clone(c.orig)
+		c.m = c.orig
+		if !c.inPlace {
+			c.m = maps.Clone(c.orig)
+		}
 	}
 	c.m[k] = v
 }
@@ -209,9 +218,30 @@ func (c *cow) del(k string) {
 		return
 	}
 	if c.m == nil {
-		c.m = maps.Clone(c.orig)
+		c.m = c.orig
+		if !c.inPlace {
+			c.m = maps.Clone(c.orig)
+		}
 	}
 	delete(c.m, k)
+}
+
+// redactor redacts objects copy-on-write, or in place when they are its
+// caller's own (Normalize): copying what changes costs a normalization
+// as much again.
+type redactor struct {
+	*Normalizer
+	inPlace bool
+}
+
+func (n redactor) cow(m map[string]any) cow { return cow{orig: m, inPlace: n.inPlace} }
+
+// cloneList is the list to change for l: l itself in place, else a copy.
+func (n redactor) cloneList(l []any) []any {
+	if n.inPlace {
+		return l
+	}
+	return slices.Clone(l)
 }
 
 // result is the map with the changes, and whether there were any.
@@ -225,13 +255,13 @@ func (c *cow) result() (map[string]any, bool) {
 // redact returns obj with its secret values replaced by digest markers,
 // and whether anything changed. obj is not modified: what changes is
 // copied.
-func (n *Normalizer) redact(group, kind, name string, obj map[string]any) (map[string]any, bool) {
-	c := cow{orig: obj}
+func (n redactor) redact(group, kind, name string, obj map[string]any) (map[string]any, bool) {
+	c := n.cow(obj)
 	secretBearing := (group == "" && kind == "Secret") || secretKind(group, kind) || (group == "" && kind == "ConfigMap" && secretObjectName(name))
 	if meta, ok := obj["metadata"].(map[string]any); ok {
 		if ann, ok := meta["annotations"].(map[string]any); ok {
 			if ann, changed := n.redactAnnotations(ann, secretBearing); changed {
-				mc := cow{orig: meta}
+				mc := n.cow(meta)
 				if len(ann) == 0 {
 					mc.del("annotations")
 				} else {
@@ -251,7 +281,7 @@ func (n *Normalizer) redact(group, kind, name string, obj map[string]any) (map[s
 			if !ok {
 				continue
 			}
-			dc := cow{orig: data}
+			dc := n.cow(data)
 			for k, v := range data {
 				if !secretBearing && !looksSecret(k) {
 					continue
@@ -289,7 +319,7 @@ func (n *Normalizer) redact(group, kind, name string, obj map[string]any) (map[s
 }
 
 // redactAt digests every leaf under path in obj (see secretKindFields).
-func (n *Normalizer) redactAt(obj map[string]any, path []string) (any, bool) {
+func (n redactor) redactAt(obj map[string]any, path []string) (any, bool) {
 	var v any = obj
 	for _, k := range path {
 		m, ok := v.(map[string]any)
@@ -305,14 +335,14 @@ func (n *Normalizer) redactAt(obj map[string]any, path []string) (any, bool) {
 
 // setAt sets path in the object c is changing to v, copying the maps on
 // the way.
-func (n *Normalizer) setAt(c *cow, path []string, v any) {
+func (n redactor) setAt(c *cow, path []string, v any) {
 	if len(path) == 1 {
 		c.set(path[0], v)
 		return
 	}
 	cur, _ := c.result()
 	child, _ := cur[path[0]].(map[string]any)
-	cc := cow{orig: child}
+	cc := n.cow(child)
 	n.setAt(&cc, path[1:], v)
 	m, _ := cc.result()
 	c.set(path[0], m)
@@ -320,10 +350,10 @@ func (n *Normalizer) setAt(c *cow, path []string, v any) {
 
 // digestLeaves digests every scalar in v; in lists of maps, only the
 // "value" of each item (see secretKindFields).
-func (n *Normalizer) digestLeaves(v any) (any, bool) {
+func (n redactor) digestLeaves(v any) (any, bool) {
 	switch t := v.(type) {
 	case map[string]any:
-		c := cow{orig: t}
+		c := n.cow(t)
 		for k, child := range t {
 			if d, changed := n.digestLeaves(child); changed {
 				c.set(k, d)
@@ -338,7 +368,7 @@ func (n *Normalizer) digestLeaves(v any) (any, bool) {
 			if m, ok := item.(map[string]any); ok {
 				if val, ok := m["value"]; ok {
 					if dv, ch := n.digestLeaves(val); ch {
-						mc := cow{orig: m}
+						mc := n.cow(m)
 						mc.set("value", dv)
 						d, changed = mc.m, true
 					}
@@ -348,7 +378,7 @@ func (n *Normalizer) digestLeaves(v any) (any, bool) {
 			}
 			if changed {
 				if out == nil {
-					out = slices.Clone(t)
+					out = n.cloneList(t)
 				}
 				out[i] = d
 			}
@@ -356,7 +386,7 @@ func (n *Normalizer) digestLeaves(v any) (any, bool) {
 		if out != nil {
 			return out, true
 		}
-		return t, false
+		return v, false
 	}
 	if d, ok := n.digestScalar(v); ok && d != v {
 		return d, true
@@ -368,7 +398,7 @@ func (n *Normalizer) digestLeaves(v any) (any, bool) {
 // key names to digests, so key sets and equality compare and values never
 // leave. Data is digested decoded, so that the same value in data and in
 // stringData compares equal.
-func (n *Normalizer) redactSecretData(c *cow) {
+func (n redactor) redactSecretData(c *cow) {
 	data, _ := c.orig["data"].(map[string]any)
 	_, hasStringData := c.orig["stringData"]
 	clean := !hasStringData
@@ -412,8 +442,8 @@ func (n *Normalizer) redactSecretData(c *cow) {
 // (an env value, a URL's password), a gzip blob (base64, as Rancher
 // writes them), a YAML document with apiVersion and kind, and, on
 // secret-bearing objects, any structured value (JSON, or several lines).
-func (n *Normalizer) redactAnnotations(ann map[string]any, secretBearing bool) (map[string]any, bool) {
-	c := cow{orig: ann}
+func (n redactor) redactAnnotations(ann map[string]any, secretBearing bool) (map[string]any, bool) {
+	c := n.cow(ann)
 	for k, v := range ann {
 		if k == LastAppliedAnnotation || k == KappOriginalAnnotation || k == RancherAppliedAnnotation {
 			c.del(k)
@@ -432,7 +462,7 @@ func (n *Normalizer) redactAnnotations(ann map[string]any, secretBearing bool) (
 
 // embedsSecret reports whether an annotation value is to be digested whole
 // (see redactAnnotations).
-func embedsSecret(n *Normalizer, s string, secretBearing bool) bool {
+func embedsSecret(n redactor, s string, secretBearing bool) bool {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return false
@@ -472,19 +502,25 @@ var (
 // redactTree walks an object for env lists, args and command lists and
 // strings with URLs, wherever they sit (pod templates of every workload,
 // custom resources), and redacts what they hold.
-func (n *Normalizer) redactTree(v any) (any, bool) {
+func (n redactor) redactTree(v any) (any, bool) {
 	switch t := v.(type) {
 	case map[string]any:
-		c := cow{orig: t}
+		c := n.cow(t)
 		for k, child := range t {
 			var nv any
 			var changed bool
 			list, isList := child.([]any)
 			switch {
+			// The lists are boxed into nv only when changed: boxing a
+			// slice allocates, for every list of every object.
 			case k == "env" && isList:
-				nv, changed = n.redactEnvList(list)
+				if l, ch := n.redactEnvList(list); ch {
+					nv, changed = l, true
+				}
 			case (k == "args" || k == "command") && isList:
-				nv, changed = n.redactArgs(list)
+				if l, ch := n.redactArgs(list); ch {
+					nv, changed = l, true
+				}
 			default:
 				nv, changed = n.redactTree(child)
 			}
@@ -498,7 +534,7 @@ func (n *Normalizer) redactTree(v any) (any, bool) {
 		for i, child := range t {
 			if nv, changed := n.redactTree(child); changed {
 				if out == nil {
-					out = slices.Clone(t)
+					out = n.cloneList(t)
 				}
 				out[i] = nv
 			}
@@ -506,7 +542,7 @@ func (n *Normalizer) redactTree(v any) (any, bool) {
 		if out != nil {
 			return out, true
 		}
-		return t, false
+		return v, false
 	case string:
 		if s, changed := n.redactURLs(t); changed {
 			return s, true
@@ -517,7 +553,7 @@ func (n *Normalizer) redactTree(v any) (any, bool) {
 
 // redactEnvList digests the values of secret-looking variables, strings
 // or not, and redacts URLs in the others.
-func (n *Normalizer) redactEnvList(list []any) ([]any, bool) {
+func (n redactor) redactEnvList(list []any) ([]any, bool) {
 	var out []any
 	for i, e := range list {
 		m, ok := e.(map[string]any)
@@ -529,7 +565,7 @@ func (n *Normalizer) redactEnvList(list []any) ([]any, bool) {
 		name, _ := m["name"].(string)
 		if val, ok := m["value"]; ok && looksSecret(name) {
 			if d, ok := n.digestScalar(val); ok && d != val {
-				c := cow{orig: m}
+				c := n.cow(m)
 				c.set("value", d)
 				nv, changed = c.result()
 			}
@@ -538,7 +574,7 @@ func (n *Normalizer) redactEnvList(list []any) ([]any, bool) {
 		}
 		if changed {
 			if out == nil {
-				out = slices.Clone(list)
+				out = n.cloneList(list)
 			}
 			out[i] = nv
 		}
@@ -552,11 +588,11 @@ func (n *Normalizer) redactEnvList(list []any) ([]any, bool) {
 // redactArgs digests the values of secret-looking flags in a container's
 // args or command: --password=x and --password x, as one argument or two,
 // and inside a shell command line; then URLs in every argument.
-func (n *Normalizer) redactArgs(list []any) ([]any, bool) {
+func (n redactor) redactArgs(list []any) ([]any, bool) {
 	var out []any
 	set := func(i int, s string) {
 		if out == nil {
-			out = slices.Clone(list)
+			out = n.cloneList(list)
 		}
 		out[i] = s
 	}
@@ -596,7 +632,10 @@ func (n *Normalizer) redactArgs(list []any) ([]any, bool) {
 // alone or a whole shell command line: --password=x, --password x,
 // --password "x y". Words are split at white space; a quoted value runs
 // to the word its quote closes in.
-func (n *Normalizer) redactFlags(s string) string {
+func (n redactor) redactFlags(s string) string {
+	if !hasSecretFlag(s) {
+		return s
+	}
 	type span struct{ start, end int }
 	var words []span
 	for i := 0; i < len(s); {
@@ -660,6 +699,31 @@ func (n *Normalizer) redactFlags(s string) string {
 	return s
 }
 
+// hasSecretFlag reports whether a word of s is a flag whose name looks
+// secret, without allocating: most arguments have none.
+func hasSecretFlag(s string) bool {
+	for i := 0; i < len(s); {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		w := strings.TrimLeft(s[i:j], "\"'")
+		if name := strings.TrimLeft(w, "-"); len(w)-len(name) > 0 && len(w)-len(name) <= 2 {
+			if k := strings.IndexByte(name, '='); k >= 0 {
+				name = name[:k]
+			}
+			if name != "" && flagLooksSecret(name) {
+				return true
+			}
+		}
+		i = j
+	}
+	return false
+}
+
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // isVarRef reports whether a flag's value only names a variable,
@@ -676,7 +740,7 @@ var varRefRe = regexp.MustCompile(`^\$(?:\([A-Za-z_][A-Za-z0-9_]*\)|\{[A-Za-z_][
 // an http(s) URL's user when it has no password (https://TOKEN@github.com,
 // the way tokens are put in clone URLs). Like url.Parse, the userinfo
 // ends at the last @ before the path.
-func (n *Normalizer) redactURLs(s string) (string, bool) {
+func (n redactor) redactURLs(s string) (string, bool) {
 	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
 		return s, false
 	}
@@ -765,7 +829,7 @@ func (n *Normalizer) RedactSnapshot(s *Snapshot) int {
 		if o.Object == nil {
 			continue
 		}
-		if obj, ok := n.redact(o.Group, o.Kind, o.Name, o.Object); ok {
+		if obj, ok := (redactor{Normalizer: n}).redact(o.Group, o.Kind, o.Name, o.Object); ok {
 			o.Object = obj
 			changed++
 		}

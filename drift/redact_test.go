@@ -281,7 +281,7 @@ spec:
 			assertRedacted(t, o.Object, tt.secrets, tt.kept)
 			// Redaction runs again on every snapshot read: it must find
 			// nothing left to do in what it wrote.
-			if again, changed := NewNormalizer(nil).redact(o.Group, o.Kind, o.Name, o.Object); changed {
+			if again, changed := (redactor{Normalizer: NewNormalizer(nil)}).redact(o.Group, o.Kind, o.Name, o.Object); changed {
 				t.Errorf("redacting again changed the object:\n%s", cmp.Diff(o.Object, again))
 			}
 		})
