@@ -8,7 +8,7 @@
 // managers mean a change by hand (managers.go).
 //
 // Its files, by job: snapshot.go and scope.go (the types), normalize.go
-// with helm.go, generated.go and clusteridentity.go (what clusters hold that
+// with redact.go (what is secret, kept as digests), helm.go, generated.go and clusteridentity.go (what clusters hold that
 // is not drift: Helm release history, generated names, per-cluster
 // identity), collect.go, discovery.go, list.go and listdecode.go (live capture),
 // manifests.go, offline.go and manifestobjects.go (capture from files),

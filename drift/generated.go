@@ -131,12 +131,16 @@ func dropRestartedAt(obj map[string]any) {
 
 // droppedFields are the managed-field paths, as fieldsV1 keys, of what
 // normalization drops from the object: RestartedAtAnnotation in a pod
-// template, and the last-applied annotation (kept as Provenance.LastApplied).
+// template, the last-applied annotation (kept as Provenance.LastApplied)
+// and the other annotations that copy the object (KappOriginalAnnotation,
+// RancherAppliedAnnotation).
 // A manager's ownership of them says nothing a comparison could check.
 var droppedFields = [][]string{
 	{"f:spec", "f:template", "f:metadata", "f:annotations", "f:" + RestartedAtAnnotation},
 	{"f:spec", "f:jobTemplate", "f:spec", "f:template", "f:metadata", "f:annotations", "f:" + RestartedAtAnnotation},
 	{"f:metadata", "f:annotations", "f:" + LastAppliedAnnotation},
+	{"f:metadata", "f:annotations", "f:" + KappOriginalAnnotation},
+	{"f:metadata", "f:annotations", "f:" + RancherAppliedAnnotation},
 }
 
 // pruneDropped removes droppedFields from a field set, and the maps left

@@ -1,10 +1,8 @@
 package drift
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/driftgate/driftgate/internal/jsonx"
 )
@@ -51,14 +48,22 @@ func (n *Normalizer) SecretDigest() string {
 }
 
 // secretValue is what a snapshot keeps of one secret value.
+// A value that already is one (a snapshot read again, a value redacted
+// twice) is kept, so that redaction can run again on what it wrote.
 func (n *Normalizer) secretValue(v []byte) string {
+	if (len(v) == len(Redacted) || len(v) == len(hmacPrefix)+sha256HexLen) && isSecretMarker(string(v)) {
+		return string(v)
+	}
 	if len(n.key) == 0 {
 		return Redacted
 	}
 	m := hmac.New(sha256.New, n.key)
 	m.Write(v)
-	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+	return hmacPrefix + hex.EncodeToString(m.Sum(nil))
 }
+
+// hmacPrefix starts a digest marker.
+const hmacPrefix = "hmac-sha256:"
 
 // Volatile metadata: set by the API server or controllers, different in
 // every cluster, never drift.
@@ -70,6 +75,8 @@ var volatileMetadata = []string{
 
 var volatileAnnotations = []string{
 	LastAppliedAnnotation,
+	KappOriginalAnnotation,
+	RancherAppliedAnnotation,
 	"deployment.kubernetes.io/revision",
 	"control-plane.alpha.kubernetes.io/leader",
 	RestartedAtAnnotation,
@@ -125,41 +132,6 @@ var (
 	nodeInfoKeys = []string{"kubeletVersion", "kernelVersion", "osImage", "containerRuntimeVersion", "architecture", "operatingSystem"}
 	nodeLabelRe  = regexp.MustCompile(`^(topology\.kubernetes\.io/|failure-domain\.beta\.kubernetes\.io/|node\.kubernetes\.io/instance-type$|beta\.kubernetes\.io/instance-type$|kubernetes\.io/arch$|kubernetes\.io/os$)`)
 )
-
-// secretEnvName matches environment variable names whose values are secrets
-// by convention; their values are treated like a Secret's.
-var secretEnvName = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|CREDENTIAL|PRIVATE_?KEY|ACCESS_?KEY)`)
-
-// secretEnvWords are what secretEnvName matches, spelled out, upper case.
-var secretEnvWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "API_KEY", "CREDENTIAL", "PRIVATEKEY", "PRIVATE_KEY", "ACCESSKEY", "ACCESS_KEY"}
-
-// looksSecret is secretEnvName.MatchString(name), without the regexp for
-// ASCII names (nearly all): the regexp was a tenth of a snapshot's time.
-// Its case folding also matches non-ASCII letters (ſ for s, the Kelvin sign
-// for k), which the regexp still decides.
-func looksSecret(name string) bool {
-	var buf [64]byte
-	if len(name) > len(buf) {
-		return secretEnvName.MatchString(name)
-	}
-	upper := buf[:len(name)]
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= utf8.RuneSelf {
-			return secretEnvName.MatchString(name)
-		}
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		upper[i] = c
-	}
-	for _, w := range secretEnvWords {
-		if bytes.Contains(upper, []byte(w)) {
-			return true
-		}
-	}
-	return false
-}
 
 // Normalize converts one API object (as decoded JSON) into an Object. It
 // reports fold=true for objects a snapshot leaves out: those represented by
@@ -217,6 +189,7 @@ func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err err
 			}
 			o.Name = name
 			delete(obj, unread.status)
+			o.Object, _ = redactor{Normalizer: n, inPlace: true}.redact(group, kind, o.Name, obj)
 			return o, false, nil
 		}
 	}
@@ -238,13 +211,10 @@ func (n *Normalizer) Normalize(obj map[string]any) (o Object, fold bool, err err
 	switch {
 	case unread.statusKept(group, kind):
 		n.normalizeNode(obj, meta)
-	case group == "" && kind == "Secret":
-		n.normalizeSecret(obj)
-		delete(obj, unread.status)
 	default:
 		delete(obj, unread.status)
-		n.redactSecretEnv(obj)
 	}
+	o.Object, _ = redactor{Normalizer: n, inPlace: true}.redact(group, kind, o.Name, obj)
 	return o, false, nil
 }
 
@@ -430,69 +400,6 @@ func (n *Normalizer) normalizeNode(obj, meta map[string]any) {
 		}
 	}
 	obj["nodeInfo"] = info
-}
-
-// normalizeSecret replaces data and stringData with one map of key names to
-// digests (or a placeholder), so key sets and equality compare and values never leave.
-func (n *Normalizer) normalizeSecret(obj map[string]any) {
-	out := map[string]any{}
-	if data, ok := obj["data"].(map[string]any); ok {
-		for k, v := range data {
-			s, _ := v.(string)
-			raw, err := base64.StdEncoding.DecodeString(s)
-			if err != nil {
-				raw = []byte(s)
-			}
-			out[k] = n.secretValue(raw)
-		}
-	}
-	if sd, ok := obj["stringData"].(map[string]any); ok {
-		for k, v := range sd {
-			s, _ := v.(string)
-			out[k] = n.secretValue([]byte(s))
-		}
-	}
-	delete(obj, "stringData")
-	if len(out) > 0 {
-		obj["data"] = out
-	} else {
-		delete(obj, "data")
-	}
-}
-
-// redactSecretEnv walks obj for container env lists and replaces the values
-// of secret-looking variables, wherever a pod template sits (Deployments,
-// CronJobs, custom resources).
-func (n *Normalizer) redactSecretEnv(v any) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, child := range t {
-			if k == "env" {
-				if list, ok := child.([]any); ok {
-					n.redactEnvList(list)
-					continue
-				}
-			}
-			n.redactSecretEnv(child)
-		}
-	case []any:
-		for _, child := range t {
-			n.redactSecretEnv(child)
-		}
-	}
-}
-
-func (n *Normalizer) redactEnvList(list []any) {
-	for _, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			continue
-		}
-		name, _ := m["name"].(string)
-		if val, ok := m["value"].(string); ok && looksSecret(name) {
-			m["value"] = n.secretValue([]byte(val))
-		}
-	}
 }
 
 // canonicalNumbers converts json.Number and float64 values to int64 when they

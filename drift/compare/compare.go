@@ -124,6 +124,11 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 		if err != nil {
 			return nil, "", err
 		}
+		// A file written by an older version may hold values this one
+		// keeps only as digests: redact them before any finding exists.
+		if n := norm.RedactSnapshot(s); n > 0 && notes != nil {
+			*notes = append(*notes, fmt.Sprintf("%s: %d objects of %s held secret values this version keeps only as digests; they were redacted on reading (take the snapshot again)", env.Name, n, src.Path))
+		}
 		return s, src.Path, checkAge(env.Name, src.Path, s, opts)
 	case drift.SourceKindManifests:
 		mo := drift.ManifestOptions{Scope: opts.Scope, Normalizer: norm}

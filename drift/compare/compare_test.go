@@ -1,7 +1,10 @@
 package compare
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +131,59 @@ func TestRunDefaultsNotes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunRedactsOldSnapshotFiles compares two snapshot files written as a
+// version that did not yet redact numeric env values, password flags and
+// URL passwords would have: the values must not reach the result (and so
+// no finding, output, record or hook), and a note says they were redacted.
+func TestRunRedactsOldSnapshotFiles(t *testing.T) {
+	t.Parallel()
+	sets, err := rules.Load([]string{"builtin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string][]any{"dev": {int64(918273), "dev-arg-s3cr3t", "dev-url-s3cr3t"}, "prod": {int64(564738), "prod-arg-s3cr3t", "prod-url-s3cr3t"}}
+	path := map[string]string{}
+	for side, values := range raw {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte(strings.ReplaceAll(deploymentYAML, "IMAGE", "1")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := drift.SnapshotFromManifests([]string{dir}, drift.ManifestOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Put back what an older version kept.
+		spec := s.Objects[0].Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+		c := spec["containers"].([]any)[0].(map[string]any)
+		c["env"] = []any{map[string]any{"name": "DB_PASSWORD", "value": values[0]}, map[string]any{"name": "REDIS_URL", "value": "redis://:" + values[2].(string) + "@redis"}}
+		c["args"] = []any{"--password=" + values[1].(string)}
+		path[side] = filepath.Join(dir, side+".json")
+		if err := s.Save(path[side]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Run(context.Background(), Environment{Name: "dev", Source: path["dev"]}, Environment{Name: "prod", Source: path["prod"]}, Options{RuleSets: sets, DigestKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("DB_PASSWORD")) || res.Verdict != drift.VerdictBlocked {
+		t.Fatalf("verdict %s; the env values should differ as digests: %s", res.Verdict, b)
+	}
+	for _, values := range raw {
+		for _, v := range values {
+			if s := fmt.Sprint(v); bytes.Contains(b, []byte(s)) {
+				t.Errorf("the result holds %q from an old snapshot file", s)
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "redacted on reading") {
+		t.Errorf("no note says the files held values redacted on reading: %q", res.Notes)
 	}
 }

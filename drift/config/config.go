@@ -18,6 +18,7 @@ import (
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/internal/yamlx"
+	"go.yaml.in/yaml/v3"
 )
 
 // Identifiers of a config file.
@@ -175,7 +176,10 @@ func Parse(path string, data []byte) (*Config, error) {
 	if len(c.Rules) == 0 {
 		c.Rules = []string{"builtin"}
 	}
-	expandEnv(reflect.ValueOf(c).Elem())
+	if err := checkEnvRefs(path, root, os.LookupEnv); err != nil {
+		return nil, err
+	}
+	c.expandEnv()
 	for name, e := range c.Environments {
 		n := 0
 		for _, v := range []string{e.Context, e.Snapshot, e.Manifests} {
@@ -279,36 +283,166 @@ func lookup(n *yamlx.Node, keys ...string) *yamlx.Node {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// expandEnv replaces ${VAR} in every string of v. The expanded values (hook
-// URLs with tokens in them) live only in memory; nothing writes them out.
-func expandEnv(v reflect.Value) {
+// ${VAR} is expanded from the environment only where a value says where to
+// read or where to send, and is never printed: the environments' contexts,
+// kubeconfigs, snapshot and manifest paths, the rule and waiver files, the
+// incident and history folders, and the hooks' settings (URLs with tokens
+// in them). Everywhere else a value is shown (mapping substitutions end up
+// in findings, scope and override in messages and records), so ${VAR}
+// there is an error rather than an expansion that would print the
+// variable's value; a report pair's name is shown as written.
+//
+// A variable that is not set is an error naming it and the line using it:
+// expanding it to nothing turns ${RENDER_DIR}/dev into /dev. Outside the
+// hooks, a variable set to the empty string is an error too, for the same
+// reason; a hook whose URL is empty says so when it is used (CI leaves a
+// secret empty where it is not available, as in pull requests from forks).
+var (
+	// expandedPaths are the keys under which ${VAR} is expanded; "*" is any
+	// key or list item.
+	expandedPaths = [][]string{
+		{"environments", "*", "context"}, {"environments", "*", "kubeconfig"},
+		{"environments", "*", "snapshot"}, {"environments", "*", "manifests"},
+		{"rules", "*"}, {"waivers"}, {"incidents", "dir"}, {"report", "history"},
+	}
+	// hookPaths are expanded too, and may expand to the empty string.
+	hookPaths = [][]string{{"incidents", "hooks"}, {"report", "hooks"}}
+	// literalPaths are shown as written, ${VAR} and all.
+	literalPaths = [][]string{{"report", "pairs", "*", "name"}}
+)
+
+// pathMatches reports whether path begins with pattern ("*" matching any
+// element) and, unless prefix, is as long.
+func pathMatches(path, pattern []string, prefix bool) bool {
+	if len(path) < len(pattern) || (!prefix && len(path) != len(pattern)) {
+		return false
+	}
+	for i, p := range pattern {
+		if p != "*" && p != path[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func matchesAny(path []string, patterns [][]string, prefix bool) bool {
+	for _, p := range patterns {
+		if pathMatches(path, p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkEnvRefs finds every ${VAR} in the config's values and refuses those
+// used where they are not expanded, and variables not set (see
+// expandedPaths), naming the variable and its line.
+func checkEnvRefs(file string, root *yamlx.Node, lookupEnv func(string) (string, bool)) error {
+	var walk func(n *yamlx.Node, path []string) error
+	walk = func(n *yamlx.Node, path []string) error {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, d := range n.Content {
+				if err := walk(d, path); err != nil {
+					return err
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if err := walk(n.Content[i+1], append(path[:len(path):len(path)], n.Content[i].Value)); err != nil {
+					return err
+				}
+			}
+		case yaml.SequenceNode:
+			for _, item := range n.Content {
+				if err := walk(item, append(path[:len(path):len(path)], "*")); err != nil {
+					return err
+				}
+			}
+		case yaml.ScalarNode:
+			refs := envRef.FindAllStringSubmatch(n.Value, -1)
+			if len(refs) == 0 || matchesAny(path, literalPaths, false) {
+				return nil
+			}
+			where := strings.Join(path, ".")
+			hook := matchesAny(path, hookPaths, true)
+			if !hook && !matchesAny(path, expandedPaths, false) {
+				return yamlx.Errorf(file, n, "write the value itself; ${VAR} is expanded only in environments, rules, waivers, incidents.dir, report.history and hooks",
+					"%s is not expanded in %s: its value would be shown in findings, reports or records", refs[0][0], where)
+			}
+			for _, r := range refs {
+				v, ok := lookupEnv(r[1])
+				switch {
+				case !ok:
+					return yamlx.Errorf(file, n, "set "+r[1]+" in the environment, or write the value in the config",
+						"%s is not set (used in %s)", r[0], where)
+				case v == "" && !hook:
+					return yamlx.Errorf(file, n, "set "+r[1]+" to the value, or write the value in the config",
+						"%s is set to the empty string (used in %s)", r[0], where)
+				}
+			}
+		}
+		return nil
+	}
+	return walk(root, nil)
+}
+
+// expandEnv replaces ${VAR} in the values listed by expandedPaths and
+// hookPaths, checked by checkEnvRefs. The expanded values live only in
+// memory; nothing writes them out.
+func (c *Config) expandEnv() {
+	expand := func(s *string) {
+		if strings.Contains(*s, "${") {
+			*s = envRef.ReplaceAllStringFunc(*s, func(m string) string { return os.Getenv(m[2 : len(m)-1]) })
+		}
+	}
+	for name, e := range c.Environments {
+		expand(&e.Context)
+		expand(&e.Kubeconfig)
+		expand(&e.Snapshot)
+		expand(&e.Manifests)
+		c.Environments[name] = e
+	}
+	for i := range c.Rules {
+		expand(&c.Rules[i])
+	}
+	expand(&c.Waivers)
+	expand(&c.Incidents.Dir)
+	expand(&c.Report.History)
+	// Every setting of a hook, as its fields come.
+	expandStrings(reflect.ValueOf(c.Incidents.Hooks), expand)
+	expandStrings(reflect.ValueOf(c.Report.Hooks), expand)
+}
+
+// expandStrings calls expand on every settable string in v.
+func expandStrings(v reflect.Value, expand func(*string)) {
 	switch v.Kind() {
 	case reflect.String:
-		if v.CanSet() && strings.Contains(v.String(), "${") {
-			v.SetString(envRef.ReplaceAllStringFunc(v.String(), func(m string) string {
-				return os.Getenv(m[2 : len(m)-1])
-			}))
+		if v.CanSet() {
+			s := v.String()
+			expand(&s)
+			v.SetString(s)
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
-				expandEnv(v.Field(i))
+				expandStrings(v.Field(i), expand)
 			}
 		}
 	case reflect.Slice:
 		for i := range v.Len() {
-			expandEnv(v.Index(i))
+			expandStrings(v.Index(i), expand)
 		}
 	case reflect.Map:
 		for _, k := range v.MapKeys() {
 			e := reflect.New(v.Type().Elem()).Elem()
 			e.Set(v.MapIndex(k))
-			expandEnv(e)
+			expandStrings(e, expand)
 			v.SetMapIndex(k, e)
 		}
 	case reflect.Pointer:
 		if !v.IsNil() {
-			expandEnv(v.Elem())
+			expandStrings(v.Elem(), expand)
 		}
 	}
 }

@@ -53,6 +53,8 @@ report:
 
 func TestLoadSpecExample(t *testing.T) {
 	t.Setenv("INCIDENT_WEBHOOK_URL", "https://hooks.example.com/x")
+	// Set but empty, as CI leaves a secret it does not give a pull request.
+	t.Setenv("SLACK_WEBHOOK_URL", "")
 	p := write(t, specExample)
 	c, err := Load(p)
 	if err != nil {
@@ -118,5 +120,73 @@ func TestFindDefaults(t *testing.T) {
 	}
 	if _, err := Find("missing.yaml"); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("explicit missing config: %v", err)
+	}
+}
+
+// TestEnvExpansion: ${VAR} is expanded only where its value is never
+// shown, a variable not set is an error naming it and its line, and no
+// error or name carries a variable's value.
+func TestEnvExpansion(t *testing.T) {
+	head := "apiVersion: driftgate.dev/v1alpha1\nkind: Config\n"
+	t.Setenv("DG_TEST_RENDER_DIR", "/tmp/render-s3cr3t")
+	t.Setenv("DG_TEST_TOKEN", "tok-s3cr3t")
+	t.Setenv("DG_TEST_EMPTY", "")
+	const value = "s3cr3t"
+	tests := []struct {
+		name      string
+		src       string
+		line, col int    // of the error; 0: loads
+		msg       string // in the error
+		check     func(t *testing.T, c *Config)
+	}{
+		{name: "unset in a manifests path", src: head + "environments:\n  dev: {manifests: '${DG_TEST_UNSET_DIR}/dev'}\n",
+			line: 4, col: 20, msg: "${DG_TEST_UNSET_DIR} is not set (used in environments.dev.manifests)"},
+		{name: "unset in a hook url", src: head + "incidents:\n  hooks:\n  - {type: slack, url: '${DG_TEST_UNSET_URL}'}\n",
+			line: 5, col: 24, msg: "${DG_TEST_UNSET_URL} is not set (used in incidents.hooks.*.url)"},
+		{name: "empty in a manifests path", src: head + "environments:\n  dev: {manifests: '${DG_TEST_EMPTY}/dev'}\n",
+			line: 4, col: 20, msg: "${DG_TEST_EMPTY} is set to the empty string"},
+		{name: "in a substitution", src: head + "mapping:\n  substitutions:\n  - {dev: dev.example.com, prod: '${DG_TEST_TOKEN}'}\n",
+			line: 5, col: 34, msg: "${DG_TEST_TOKEN} is not expanded in mapping.substitutions.*.prod"},
+		{name: "in the scope", src: head + "scope: {namespaces: ['${DG_TEST_TOKEN}']}\n",
+			line: 3, col: 22, msg: "${DG_TEST_TOKEN} is not expanded in scope.namespaces.*"},
+		{name: "in override", src: head + "override: {allowedBy: ['${DG_TEST_TOKEN}']}\n",
+			line: 3, col: 24, msg: "not expanded in override.allowedBy.*"},
+		{name: "expanded where it says where to read and send", src: head + "environments:\n  dev: {manifests: '${DG_TEST_RENDER_DIR}/dev'}\n  prod: {context: prod}\n" +
+			"incidents:\n  hooks:\n  - {type: slack, url: 'https://hooks.example.com/${DG_TEST_TOKEN}'}\n  - {type: webhook, url: '${DG_TEST_EMPTY}'}\n" +
+			"report:\n  pairs: [{name: '${DG_TEST_TOKEN} pair', dev: dev, prod: prod}]\n",
+			check: func(t *testing.T, c *Config) {
+				if got := c.Environments["dev"].Manifests; got != "/tmp/render-s3cr3t/dev" {
+					t.Errorf("manifests %q", got)
+				}
+				if got := c.Incidents.Hooks[0].URL; got != "https://hooks.example.com/tok-s3cr3t" {
+					t.Errorf("hook url %q", got)
+				}
+				if got := c.Report.Pairs[0].Name; got != "${DG_TEST_TOKEN} pair" {
+					t.Errorf("a pair's name is shown: want it as written, got %q", got)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(t, tt.src)
+			c, err := Load(p)
+			if tt.line == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.check(t, c)
+				return
+			}
+			var ie *drift.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("want InputError, got %v", err)
+			}
+			if ie.File != p || ie.Line != tt.line || ie.Column != tt.col || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("got %v (at %d:%d), want %s:%d:%d %q", err, ie.Line, ie.Column, p, tt.line, tt.col, tt.msg)
+			}
+			if strings.Contains(err.Error(), value) {
+				t.Errorf("the error shows a variable's value: %v", err)
+			}
+		})
 	}
 }
