@@ -35,6 +35,10 @@ type Snapshot struct {
 	// Digest is "sha256:<hex>" over the canonical JSON of everything but the
 	// capture time and the digest itself, so one cluster state has one digest.
 	Digest string `json:"digest"`
+	// Notes say what building the snapshot passed over (files of a
+	// manifest folder that are not manifests, ...), for the result's
+	// notes. They are not part of the file.
+	Notes []string `json:"-"`
 }
 
 // SnapshotMeta says where and how a snapshot was taken.

@@ -265,7 +265,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 func TestSnapshotFieldsKnown(t *testing.T) {
 	t.Parallel()
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest",
+		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest -",            // - : Notes
 		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance -", // - : Encoded
 		reflect.TypeFor[Provenance](): "managers,omitempty lastApplied,omitempty owner,omitempty deployTool,omitempty",
 		reflect.TypeFor[Manager]():    "manager operation subresource,omitempty fields,omitempty paths,omitempty",
@@ -286,7 +286,7 @@ func TestSnapshotFieldsKnown(t *testing.T) {
 // snapshot when both accept, the same error otherwise.
 func checkFastDecode(t *testing.T, data []byte) {
 	t.Helper()
-	want, wantErr := decodeSnapshotReflect(bytes.NewReader(data))
+	want, wantErr := decodeSnapshotReflect(bytes.NewReader(data), DefaultMaxSnapshotSize)
 	if fast, ok := decodeSnapshotFast(data); ok {
 		if wantErr != nil {
 			t.Fatalf("fast path accepts what the reference refuses (%v):\n%q", wantErr, data)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,61 @@ func TestLoadSnapshotRefusesAnObjectTwice(t *testing.T) {
 	}
 	if s.Find(ObjectID{Kind: "ConfigMap", Namespace: "app", Name: "a"}) == nil {
 		t.Fatal("Find does not see an object the file held out of order")
+	}
+}
+
+// gzipBomb is a gzip file of members that each inflate to 16 MiB of
+// spaces, inflating to size bytes in all (a multiple of 16 MiB).
+func gzipBomb(t *testing.T, size int) []byte {
+	t.Helper()
+	const member = 16 << 20
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	zw.Write(bytes.Repeat([]byte(" "), member))
+	zw.Close()
+	return bytes.Repeat(one.Bytes(), size/member)
+}
+
+// TestLoadSnapshotCapsInflatedSize: a small gzip file that inflates far
+// past the limit is refused once the limit is reached, naming the file,
+// the limit and how to raise it, without holding what it inflates to; a
+// plain file over the limit is refused before it is read. Not parallel:
+// it measures what it allocates.
+func TestLoadSnapshotCapsInflatedSize(t *testing.T) {
+	dir := t.TempDir()
+	bomb := filepath.Join(dir, "bomb.json.gz")
+	if err := os.WriteFile(bomb, gzipBomb(t, 256<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(plain, bytes.Repeat([]byte(" "), 3<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fits := filepath.Join(dir, "fits.json.gz")
+	if err := sampleSnapshot(t).Save(fits); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path, want string
+	}{
+		{bomb, "snapshot " + bomb + ": snapshot is larger than the limit: it inflates to more than 2Mi of JSON; if it is a real snapshot, raise the limit with --max-snapshot-size"},
+		{plain, "snapshot " + plain + ": snapshot is larger than the limit: it holds more than 2Mi of JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := LoadSnapshotWith(tt.path, LoadOptions{MaxSize: 2 << 20})
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrSnapshotTooLarge) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+				t.Errorf("refusing allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+	if _, err := LoadSnapshotWith(fits, LoadOptions{MaxSize: 2 << 20}); err != nil {
+		t.Errorf("a snapshot within the limit: %v", err)
 	}
 }

@@ -49,6 +49,9 @@ type Options struct {
 	Log            *slog.Logger
 	// Progress, when set, shows the progress of live captures.
 	Progress Progress
+	// MaxSnapshotSize refuses snapshot files holding more JSON than this,
+	// once decompressed; 0: drift.DefaultMaxSnapshotSize.
+	MaxSnapshotSize int64
 	// MaxAge refuses snapshot files captured longer ago than this; 0: no limit.
 	MaxAge time.Duration
 	// Now is the clock MaxAge is measured with; default time.Now.
@@ -111,13 +114,16 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 	norm := drift.NewNormalizer(opts.DigestKey)
 	switch src.Kind {
 	case drift.SourceKindSnapshot:
-		s, err := drift.LoadSnapshot(src.Path)
+		s, err := drift.LoadSnapshotWith(src.Path, drift.LoadOptions{MaxSize: opts.MaxSnapshotSize})
 		if err != nil {
 			return nil, "", err
 		}
 		return s, src.Path, checkAge(env.Name, src.Path, s, opts)
 	case drift.SourceKindManifests:
 		mo := drift.ManifestOptions{Scope: opts.Scope, Normalizer: norm}
+		if opts.Now != nil {
+			mo.Now = opts.Now()
+		}
 		var s *drift.Snapshot
 		if defaults == nil {
 			s, err = drift.SnapshotFromManifests([]string{src.Path}, mo)
@@ -126,6 +132,11 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 		}
 		if err == nil {
 			err = s.Seal()
+		}
+		if err == nil && notes != nil {
+			for _, n := range s.Notes {
+				*notes = append(*notes, env.Name+": "+n)
+			}
 		}
 		return s, src.Path, err
 	}
