@@ -16,6 +16,8 @@ import (
 
 	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
+
+	"github.com/driftgate/driftgate/internal/yamlx"
 )
 
 // Manifest is one object read from a file, with where it was found.
@@ -254,6 +256,11 @@ func readManifestFile(path string) ([]Manifest, error) {
 func ReadManifestBytes(path string, data []byte) ([]Manifest, error) {
 	var out []Manifest
 	for _, doc := range splitYAMLDocuments(data) {
+		// The YAML library bounds aliases by count, not by the size they
+		// expand to: one large anchor used thousands of times gets past it.
+		if err := yamlx.CheckAliases(path, doc.body, doc.line); err != nil {
+			return nil, err
+		}
 		obj, err := decodeDocument(doc.body)
 		if err != nil {
 			var ie *InputError
