@@ -265,8 +265,8 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 func TestSnapshotFieldsKnown(t *testing.T) {
 	t.Parallel()
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest -",            // - : Notes
-		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance -", // - : Encoded
+		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest integrity,omitempty -", // - : Notes
+		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance -",          // - : Encoded
 		reflect.TypeFor[Provenance](): "managers,omitempty lastApplied,omitempty owner,omitempty deployTool,omitempty",
 		reflect.TypeFor[Manager]():    "manager operation subresource,omitempty fields,omitempty paths,omitempty",
 		reflect.TypeFor[OwnerRef]():   "apiVersion kind name controller,omitempty",
@@ -296,8 +296,12 @@ func checkFastDecode(t *testing.T, data []byte) {
 		}
 	}
 	if wantErr == nil {
-		// DecodeSnapshot then orders the objects, and refuses one twice.
-		if wantErr = want.checkObjects(); wantErr != nil {
+		// DecodeSnapshot then checks the integrity digest, orders the
+		// objects, and refuses one twice.
+		if wantErr = want.checkIntegrity(); wantErr == nil {
+			wantErr = want.checkObjects()
+		}
+		if wantErr != nil {
 			want = nil
 		}
 	}

@@ -30,6 +30,9 @@ func decodeSnapshotData(raw []byte, rerr error, limit int64) (*Snapshot, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkIntegrity(); err != nil {
+		return nil, err
+	}
 	if err := s.checkObjects(); err != nil {
 		return nil, err
 	}
@@ -203,8 +206,8 @@ func decodeSnapshotFast(data []byte) (*Snapshot, bool) {
 type snapshotDecoder struct{ *jsonx.Decoder }
 
 var (
-	snapshotFieldNames   = []string{"apiVersion", "kind", "metadata", "resources", "unobserved", "objects", "digest"}
-	snapshotOptional     = make([]bool, 7)
+	snapshotFieldNames   = []string{"apiVersion", "kind", "metadata", "resources", "unobserved", "objects", "digest", "integrity"}
+	snapshotOptional     = []bool{false, false, false, false, false, false, false, true} // files before integrity have none
 	objectFieldNames     = []string{"group", "version", "kind", "namespace", "name", "object", "provenance"}
 	objectOptional       = []bool{true, false, false, true, false, false, false}
 	provenanceFieldNames = []string{"managers", "lastApplied", "owner", "deployTool"}
@@ -237,6 +240,8 @@ func (d snapshotDecoder) snapshot() (*Snapshot, string, error) {
 			s.Objects, err = d.objectsHashed(s, h)
 		case "digest":
 			s.Digest, err = d.Str()
+		case "integrity":
+			s.Integrity, err = d.NonEmptyStr()
 		}
 		return err
 	})

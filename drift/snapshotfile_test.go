@@ -235,3 +235,50 @@ func TestLoadSnapshotCapsInflatedSize(t *testing.T) {
 		t.Errorf("a snapshot within the limit: %v", err)
 	}
 }
+
+// TestLoadSnapshotRefusesEditedCaptureTime: the capture time, which the
+// content digest leaves out so that equal states have equal digests, is
+// under the integrity digest: a snapshot dated 2099 to pass gate
+// --max-age is refused as edited, plain or gzipped. A file written before
+// the integrity digest still loads, with none.
+func TestLoadSnapshotRefusesEditedCaptureTime(t *testing.T) {
+	t.Parallel()
+	s := sampleSnapshot(t)
+	var b bytes.Buffer
+	if err := s.Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(b.Bytes(), []byte(`"capturedAt": "2026-01-02T03:04:05Z"`), []byte(`"capturedAt": "2099-01-02T03:04:05Z"`), 1)
+	if bytes.Equal(edited, b.Bytes()) {
+		t.Fatal("no capture time to edit")
+	}
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"edited.json": edited, "edited.json.gz": gzipped(edited)} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadSnapshot(path)
+			want := "snapshot " + path + ": snapshot is corrupt or was edited: the metadata (capturedAt 2099-01-02T03:04:05Z"
+			if !errors.Is(err, ErrCorruptSnapshot) || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error %v, want %q", err, want)
+			}
+		})
+	}
+	t.Run("written before the integrity digest", func(t *testing.T) {
+		t.Parallel()
+		old := bytes.Replace(b.Bytes(), []byte(",\n \"integrity\": \""+s.Integrity+"\""), nil, 1)
+		if bytes.Equal(old, b.Bytes()) || s.Integrity == "" {
+			t.Fatal("no integrity digest written")
+		}
+		got, err := DecodeSnapshot(bytes.NewReader(old))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Integrity != "" || got.Digest != s.Digest {
+			t.Errorf("integrity %q, digest %s; want none and %s", got.Integrity, got.Digest, s.Digest)
+		}
+	})
+}

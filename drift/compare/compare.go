@@ -158,15 +158,29 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 	return s, "context:" + name, s.Seal()
 }
 
+// clockSkew is how far in the future a snapshot's capture time may be:
+// the clocks of the machine that took it and of this one may differ.
+const clockSkew = 5 * time.Minute
+
 // checkAge refuses a snapshot file older than MaxAge: a gate that passes
-// on last week's prod proves nothing about today's.
+// on last week's prod proves nothing about today's. The capture time is
+// trusted only under the snapshot's integrity digest (LoadSnapshot has
+// checked it), and not when it lies in the future.
 func checkAge(side, loc string, s *drift.Snapshot, opts Options) error {
 	if opts.MaxAge <= 0 {
 		return nil
 	}
+	if s.Integrity == "" {
+		return fmt.Errorf("%s: snapshot %s has no integrity digest over its capture time (it was written by an older driftgate), so its age cannot be checked against --max-age: take a new snapshot",
+			side, loc)
+	}
 	now := time.Now()
 	if opts.Now != nil {
 		now = opts.Now()
+	}
+	if ahead := s.Metadata.CapturedAt.Sub(now); ahead > clockSkew {
+		return fmt.Errorf("%s: snapshot %s was captured %s in the future (%s): fix the clock of the machine that took it and take a new snapshot",
+			side, loc, ahead.Round(time.Minute), s.Metadata.CapturedAt.Format(time.RFC3339))
 	}
 	if age := now.Sub(s.Metadata.CapturedAt); age > opts.MaxAge {
 		return fmt.Errorf("%s: snapshot %s was captured %s ago (%s), longer than --max-age %s: take a new snapshot",
