@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -64,6 +65,8 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		gzipped(good)[:40],
 		append(gzipped([]byte("{}"))[:20], 0xff, 0xff, 0xff, 0x7f), // a trailer that claims 2 GiB
 		bytes.Replace(good, []byte(`"replicas": 3`), []byte(`"replicas": 4`), 1),
+		bytes.Replace(good, []byte(`"capturedAt": "2026-`), []byte(`"capturedAt": "2099-`), 1),
+		regexp.MustCompile(`,\s*"integrity": "[^"]*"`).ReplaceAll(good, nil), // as written before the integrity digest
 		bytes.Replace(good, []byte(`"kind": "Snapshot"`), []byte(`"kind": "Snapshot", "x": 1`), 1),
 		append(append([]byte{}, good...), "{}"...),
 		[]byte(`{"apiVersion":"v1","kind":"List","items":[]}`),
@@ -90,6 +93,11 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			return
 		}
 		s.Digest = d
+		if s.Integrity != "" {
+			if s.Integrity, err = s.IntegrityDigest(); err != nil {
+				return
+			}
+		}
 		resealed, err := json.Marshal(&s)
 		if err != nil {
 			return

@@ -1,9 +1,12 @@
 package drift
 
+import "strings"
+
 // SnapshotFromManifestObjects is SnapshotFromManifests for manifests
 // already read from paths (by ReadManifests) and changed since, as server
 // defaulting (drift/defaults) changes them; their objects are modified.
-func SnapshotFromManifestObjects(paths []string, ms []Manifest, opts ManifestOptions) (*Snapshot, error) {
+// skipped are the files ReadManifests passed over, for the Notes.
+func SnapshotFromManifestObjects(paths []string, ms []Manifest, skipped []SkippedFile, opts ManifestOptions) (*Snapshot, error) {
 	for _, m := range ms {
 		// Objects that came back from the API hold int64 and float64 where
 		// decoded YAML holds json.Number.
@@ -11,5 +14,10 @@ func SnapshotFromManifestObjects(paths []string, ms []Manifest, opts ManifestOpt
 	}
 	b := newManifestBuilder(opts)
 	b.add(ms)
-	return b.snapshot(paths)
+	s, err := b.snapshot(paths)
+	if err != nil {
+		return nil, err
+	}
+	s.Notes = SkippedNotes(strings.Join(paths, ", "), skipped)
+	return s, nil
 }

@@ -16,6 +16,8 @@ import (
 
 	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
+
+	"github.com/driftgate/driftgate/internal/yamlx"
 )
 
 // Manifest is one object read from a file, with where it was found.
@@ -33,56 +35,217 @@ type Manifest struct {
 var ManifestExtensions = []string{".yaml", ".yml", ".json"}
 
 // ReadManifests reads every object in path: a file, or a directory walked
-// recursively for ManifestExtensions files in lexical order. Multi-document
-// YAML and List kinds (the output of `kubectl get -o yaml`) are expanded.
-func ReadManifests(path string) ([]Manifest, error) {
-	files, err := manifestFiles(path)
+// recursively (see manifestFiles) in lexical order. Multi-document YAML and
+// List kinds (the output of `kubectl get -o yaml`) are expanded. It also
+// returns the files the walk passed over, and why (see SkippedNotes).
+func ReadManifests(path string) ([]Manifest, []SkippedFile, error) {
+	files, skipped, err := manifestFiles(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Manifest
 	for _, f := range files {
 		ms, err := readManifestFile(f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, ms...)
 	}
-	return out, nil
+	return out, skipped, nil
 }
 
+// SkippedFile is a file or folder that reading manifests passed over.
+type SkippedFile struct {
+	Path string
+	// Reason is one of the Skip constants.
+	Reason string
+	// Detail adds to the reason: for SkipSeen, where the file was read.
+	Detail string
+}
+
+// Reasons a manifest walk passes over a file or folder.
+const (
+	SkipNotManifest = "not ending in .yaml, .yml or .json"
+	SkipVCS         = "version control metadata"
+	SkipNotRegular  = "not a regular file (a pipe, device or socket)"
+	SkipBrokenLink  = "a symlink to nothing"
+	SkipSeen        = "already read through another path (a symlink)"
+)
+
+// vcsDirs are the version control folders a walk leaves out: they hold
+// history, never the manifests of the state being compared.
+var vcsDirs = map[string]bool{".git": true, ".hg": true, ".svn": true}
+
 // manifestFiles is path when it is a file, or the ManifestExtensions files
-// under the directory path, in lexical order, skipping hidden directories.
-func manifestFiles(path string) ([]string, error) {
+// under the directory path, in lexical order, with the files and folders
+// passed over and why. Symlinks are followed, to files and to folders (a
+// Helm or kustomize render folder often links its parts in); a symlink
+// that leads back into a folder it is inside is an error naming it, and a
+// file or folder reached twice is read once. Hidden folders are read;
+// only version control metadata (.git, .hg, .svn) is left out. Anything
+// that is not a regular file is never opened: named like a manifest, it is
+// an error.
+func manifestFiles(path string) ([]string, []SkippedFile, error) {
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading manifests: %w", err)
+		return nil, nil, fmt.Errorf("reading manifests: %w", err)
 	}
 	if !info.IsDir() {
-		return []string{path}, nil
+		if !info.Mode().IsRegular() {
+			return nil, nil, notRegularError(path, info.Mode())
+		}
+		return []string{path}, nil, nil
 	}
-	var files []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && p != path && strings.HasPrefix(d.Name(), ".") {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && slices.Contains(ManifestExtensions, strings.ToLower(filepath.Ext(p))) {
-			files = append(files, p)
-		}
-		return nil
-	})
+	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading manifests: %w", err)
+		return nil, nil, fmt.Errorf("reading manifests: %w", err)
 	}
-	return files, nil
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading manifests: %w", err)
+	}
+	w := &manifestWalk{seen: map[string]string{}}
+	if err := w.dir(path, real, nil); err != nil {
+		return nil, nil, err
+	}
+	return w.files, w.skipped, nil
+}
+
+// manifestWalk is the state of manifestFiles' walk.
+type manifestWalk struct {
+	files   []string
+	skipped []SkippedFile
+	// seen maps the real path of each folder and file met to the path it
+	// was first met at.
+	seen map[string]string
+}
+
+// dir walks the folder at path, whose real path (symlinks resolved) is
+// real, inside the folders whose real paths are ancestors.
+func (w *manifestWalk) dir(path, real string, ancestors []string) error {
+	if first, ok := w.seen[real]; ok {
+		w.skipped = append(w.skipped, SkippedFile{Path: path, Reason: SkipSeen, Detail: "read as " + first})
+		return nil
+	}
+	w.seen[real] = path
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return fmt.Errorf("reading manifests: %w", err)
+	}
+	ancestors = append(ancestors, real)
+	for _, e := range entries {
+		p, r := filepath.Join(path, e.Name()), filepath.Join(real, e.Name())
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			target, info, err := resolveLink(p)
+			if err != nil {
+				if isManifestName(p) {
+					return &InputError{File: p, Msg: "is a symlink that cannot be followed: " + err.Error(), Hint: "fix or remove the link"}
+				}
+				w.skip(p, SkipBrokenLink)
+				continue
+			}
+			r, mode = target, info.Mode()
+			if mode.IsDir() {
+				for _, a := range ancestors {
+					if a == r {
+						return &InputError{File: p, Msg: fmt.Sprintf("is a symlink loop: it leads to %s, a folder it is inside", r),
+							Hint: "remove the link, or give the folder it points to instead"}
+					}
+				}
+			}
+		}
+		switch {
+		case mode.IsDir():
+			if vcsDirs[e.Name()] {
+				w.skip(p, SkipVCS)
+				continue
+			}
+			if err := w.dir(p, r, ancestors); err != nil {
+				return err
+			}
+		case !isManifestName(p):
+			if mode.IsRegular() {
+				w.skip(p, SkipNotManifest)
+			} else {
+				w.skip(p, SkipNotRegular)
+			}
+		case !mode.IsRegular():
+			return notRegularError(p, mode)
+		default:
+			if first, ok := w.seen[r]; ok {
+				w.skipped = append(w.skipped, SkippedFile{Path: p, Reason: SkipSeen, Detail: "read as " + first})
+				continue
+			}
+			w.seen[r] = p
+			w.files = append(w.files, p)
+		}
+	}
+	return nil
+}
+
+func (w *manifestWalk) skip(path, reason string) {
+	w.skipped = append(w.skipped, SkippedFile{Path: path, Reason: reason})
+}
+
+// resolveLink returns the real, absolute path a symlink leads to and what
+// is there.
+func resolveLink(p string) (string, fs.FileInfo, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return "", nil, err
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", nil, err
+	}
+	target, err = filepath.Abs(target)
+	return target, info, err
+}
+
+func isManifestName(p string) bool {
+	return slices.Contains(ManifestExtensions, strings.ToLower(filepath.Ext(p)))
+}
+
+// skippedListed bounds the files a note names for one reason.
+const skippedListed = 3
+
+// SkippedNotes words what reading the manifests at path passed over as
+// notes for a result: one per reason, in the order first met, each with a
+// count and the first few paths.
+func SkippedNotes(path string, skipped []SkippedFile) []string {
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, s := range skipped {
+		if _, ok := byReason[s.Reason]; !ok {
+			reasons = append(reasons, s.Reason)
+		}
+		name := s.Path
+		if s.Detail != "" {
+			name += " (" + s.Detail + ")"
+		}
+		byReason[s.Reason] = append(byReason[s.Reason], name)
+	}
+	var notes []string
+	for _, r := range reasons {
+		names := byReason[r]
+		more := ""
+		if n := len(names) - skippedListed; n > 0 {
+			more = fmt.Sprintf(" and %d more", n)
+			names = names[:skippedListed]
+		}
+		notes = append(notes, fmt.Sprintf("manifests %s: %d skipped, %s: %s%s", path, len(byReason[r]), r, strings.Join(names, ", "), more))
+	}
+	return notes
 }
 
 func readManifestFile(path string) ([]Manifest, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegularFile(path)
 	if err != nil {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("reading manifests: %w", err)
 	}
 	return ReadManifestBytes(path, data)
@@ -93,6 +256,11 @@ func readManifestFile(path string) ([]Manifest, error) {
 func ReadManifestBytes(path string, data []byte) ([]Manifest, error) {
 	var out []Manifest
 	for _, doc := range splitYAMLDocuments(data) {
+		// The YAML library bounds aliases by count, not by the size they
+		// expand to: one large anchor used thousands of times gets past it.
+		if err := yamlx.CheckAliases(path, doc.body, doc.line); err != nil {
+			return nil, err
+		}
 		obj, err := decodeDocument(doc.body)
 		if err != nil {
 			var ie *InputError
@@ -263,7 +431,7 @@ func expandList(obj map[string]any) ([]map[string]any, bool, error) {
 // rereads the file: positions of list items are needed only for errors, and
 // keeping them for every item of a large dump would cost a second parse.
 func listItemLine(file string, docLine, item int) int {
-	data, err := os.ReadFile(file)
+	data, err := readRegularFile(file)
 	if err != nil {
 		return docLine
 	}

@@ -69,7 +69,7 @@ func TestReadManifestsRealData(t *testing.T) {
 			checked++
 			t.Run(filepath.Base(dir)+"/"+file, func(t *testing.T) {
 				t.Parallel()
-				ms, err := ReadManifests(path)
+				ms, _, err := ReadManifests(path)
 				if m := parseFailLine.FindStringSubmatch(parse); strings.HasPrefix(parse, "PARSE-FAIL") && m != nil {
 					var ie *InputError
 					if !errors.As(err, &ie) {
@@ -126,7 +126,7 @@ func TestReadManifestsErrorsNamePosition(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			path := writeFile(t, t.TempDir(), "m.yaml", tt.content)
-			_, err := ReadManifests(path)
+			_, _, err := ReadManifests(path)
 			var ie *InputError
 			if !errors.As(err, &ie) {
 				t.Fatalf("want InputError, got %v", err)
@@ -260,5 +260,151 @@ items:
 				t.Errorf("error %q lacks %q", err, want)
 			}
 		})
+	}
+}
+
+// manifestIDs are the objects of the snapshot of path's manifests.
+func manifestIDs(t *testing.T, path string) ([]string, *Snapshot) {
+	t.Helper()
+	s, err := SnapshotFromManifests([]string{path}, ManifestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range s.Objects {
+		ids = append(ids, o.ID().String())
+	}
+	return ids, s
+}
+
+func configMap(name string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: x}\n"
+}
+
+// TestSnapshotFromManifestsFollowsSymlinksAndHiddenFolders: a side given
+// as a symlink to a folder, symlinked subfolders and files, and hidden
+// folders such as a render tool's .rendered/ are read, not skipped.
+func TestSnapshotFromManifestsFollowsSymlinksAndHiddenFolders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// setup builds the input under dir and returns the path to read.
+		setup func(t *testing.T, dir string) string
+		want  []string
+	}{
+		{"side is a symlink to a folder", func(t *testing.T, dir string) string {
+			writeFile(t, dir, "real/a.yaml", configMap("a"))
+			link := filepath.Join(dir, "side")
+			symlink(t, "real", link)
+			return link
+		}, []string{"x/ConfigMap/a"}},
+		{"symlinked subfolder", func(t *testing.T, dir string) string {
+			writeFile(t, dir, "shared/base/b.yaml", configMap("b"))
+			writeFile(t, dir, "side/a.yaml", configMap("a"))
+			symlink(t, filepath.Join("..", "shared", "base"), filepath.Join(dir, "side", "base"))
+			return filepath.Join(dir, "side")
+		}, []string{"x/ConfigMap/a", "x/ConfigMap/b"}},
+		{"symlinked file", func(t *testing.T, dir string) string {
+			writeFile(t, dir, "elsewhere/c.yaml", configMap("c"))
+			writeFile(t, dir, "side/a.yaml", configMap("a"))
+			symlink(t, filepath.Join("..", "elsewhere", "c.yaml"), filepath.Join(dir, "side", "c.yaml"))
+			return filepath.Join(dir, "side")
+		}, []string{"x/ConfigMap/a", "x/ConfigMap/c"}},
+		{"hidden folder", func(t *testing.T, dir string) string {
+			writeFile(t, dir, "side/.rendered/r.yaml", configMap("r"))
+			writeFile(t, dir, "side/.hidden.yaml", configMap("h"))
+			return filepath.Join(dir, "side")
+		}, []string{"x/ConfigMap/h", "x/ConfigMap/r"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, _ := manifestIDs(t, tt.setup(t, t.TempDir()))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("objects (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+}
+
+// TestSnapshotFromManifestsRefusesSymlinkLoops: a link back into a folder
+// it is inside is an error naming the link, not an endless walk.
+func TestSnapshotFromManifestsRefusesSymlinkLoops(t *testing.T) {
+	t.Parallel()
+	for _, target := range []string{".", "..", filepath.Join("..", "..")} {
+		t.Run(target, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeFile(t, dir, "a/b/m.yaml", configMap("m"))
+			link := filepath.Join(dir, "a", "b", "loop")
+			symlink(t, target, link)
+			_, err := SnapshotFromManifests([]string{dir}, ManifestOptions{})
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.File != link || !strings.Contains(err.Error(), "symlink loop") {
+				t.Fatalf("want a symlink loop error naming %s, got %v", link, err)
+			}
+		})
+	}
+}
+
+// TestSnapshotFromManifestsNotesSkippedFiles: nothing under a folder is
+// passed over silently: the snapshot's notes say what was skipped and why,
+// a count per reason and the first few paths, in walk order.
+func TestSnapshotFromManifestsNotesSkippedFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "app.yaml", configMap("a"))
+	for _, name := range []string{"app.yaml.bak", "b.txt", "c.orig", "d.md", "e/README"} {
+		writeFile(t, dir, name, "not: [a manifest")
+	}
+	writeFile(t, dir, ".git/objects/x.yaml", configMap("git"))
+	writeFile(t, dir, "z/.svn/y.yaml", configMap("svn"))
+	symlink(t, "app.yaml", filepath.Join(dir, "same.yaml"))
+	symlink(t, "nowhere", filepath.Join(dir, "broken"))
+	got, s := manifestIDs(t, dir)
+	if diff := cmp.Diff([]string{"x/ConfigMap/a"}, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+	p := func(name string) string { return filepath.Join(dir, name) }
+	want := []string{
+		"manifests " + dir + ": 1 skipped, version control metadata: " + p(".git"),
+		"manifests " + dir + ": 5 skipped, not ending in .yaml, .yml or .json: " + p("app.yaml.bak") + ", " + p("b.txt") + ", " + p("c.orig") + " and 2 more",
+		"manifests " + dir + ": 1 skipped, a symlink to nothing: " + p("broken"),
+		"manifests " + dir + ": 1 skipped, already read through another path (a symlink): " + p("same.yaml") + " (read as " + p("app.yaml") + ")",
+	}
+	// z/.svn comes last in walk order: it joins the first reason's note.
+	want[0] = "manifests " + dir + ": 2 skipped, version control metadata: " + p(".git") + ", " + p("z/.svn")
+	if diff := cmp.Diff(want, s.Notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+}
+
+// TestReadManifestsBoundsAliasExpansion: a large anchored scalar used by
+// many aliases is refused by the size it expands to (here 117 KB used 200
+// times, 23 MB), naming the file and the line of the alias that passes the
+// limit; the YAML library's own check counts aliases only and let it by.
+func TestReadManifestsBoundsAliasExpansion(t *testing.T) {
+	t.Parallel()
+	doc := "# second document\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\ndata:\n  big: &big " + strings.Repeat("a", 117_000) + "\n"
+	for i := range 200 {
+		doc += fmt.Sprintf("  k%d: *big\n", i)
+	}
+	path := writeFile(t, t.TempDir(), "bomb.yaml", doc)
+	_, _, err := ReadManifests(path)
+	var ie *InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("want an InputError, got %v", err)
+	}
+	// The anchor is on line 7; 8 MiB is passed at the 71st alias (see
+	// internal/yamlx), k70 on line 7+71.
+	if ie.File != path || ie.Line != 7+71 || !strings.Contains(err.Error(), "excessive aliasing: aliases expand this document to more than 8.0 MiB (anchor &big at line 7, 114.3 KiB expanded, used 71 times up to here)") {
+		t.Errorf("want a refusal at %s:%d, got %v", path, 7+71, err)
 	}
 }

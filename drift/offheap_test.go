@@ -31,7 +31,7 @@ func TestLoadOffHeapRefusesAFileOfAnotherSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := loadOffHeap(f, size)
+		s, err := loadOffHeap(f, size, DefaultMaxSnapshotSize)
 		if err != nil {
 			t.Fatalf("size %d of %d: %v", size, buf.Len(), err)
 		}
@@ -39,7 +39,7 @@ func TestLoadOffHeapRefusesAFileOfAnotherSize(t *testing.T) {
 			if s != nil {
 				t.Fatalf("size %d of %d: decoded", size, buf.Len())
 			}
-			s, err = decodeSnapshot(f, size)
+			s, err = decodeSnapshot(f, size, DefaultMaxSnapshotSize)
 			if err != nil {
 				t.Fatalf("size %d of %d, read again: %v", size, buf.Len(), err)
 			}

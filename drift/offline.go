@@ -50,7 +50,8 @@ type ManifestOptions struct {
 }
 
 // SnapshotFromManifests builds a snapshot from files or directories of
-// manifests, normalized exactly as a live snapshot is.
+// manifests, normalized exactly as a live snapshot is. What the walk of a
+// folder passed over is in the snapshot's Notes (see SkippedNotes).
 //
 // Objects are normalized file by file, so that what normalization drops
 // (managed fields, status, last-applied, Secret values) is not held for the
@@ -58,11 +59,13 @@ type ManifestOptions struct {
 // been read, so namespaces and scope are settled at the end.
 func SnapshotFromManifests(paths []string, opts ManifestOptions) (*Snapshot, error) {
 	b := newManifestBuilder(opts)
+	var notes []string
 	for _, p := range paths {
-		files, err := manifestFiles(p)
+		files, skipped, err := manifestFiles(p)
 		if err != nil {
 			return nil, err
 		}
+		notes = append(notes, SkippedNotes(p, skipped)...)
 		for _, f := range files {
 			ms, err := readManifestFile(f)
 			if err != nil {
@@ -71,7 +74,12 @@ func SnapshotFromManifests(paths []string, opts ManifestOptions) (*Snapshot, err
 			b.add(ms)
 		}
 	}
-	return b.snapshot(paths)
+	s, err := b.snapshot(paths)
+	if err != nil {
+		return nil, err
+	}
+	s.Notes = notes
+	return s, nil
 }
 
 // manifestBuilder collects normalized manifests until they make a snapshot.

@@ -35,6 +35,15 @@ type Snapshot struct {
 	// Digest is "sha256:<hex>" over the canonical JSON of everything but the
 	// capture time and the digest itself, so one cluster state has one digest.
 	Digest string `json:"digest"`
+	// Integrity is "sha256:<hex>" over the metadata, capture time
+	// included, and Digest: with Digest it covers every field, so a capture
+	// time edited to pass gate --max-age is refused on load. Files written
+	// before it was added have none (see IntegrityDigest).
+	Integrity string `json:"integrity,omitempty"`
+	// Notes say what building the snapshot passed over (files of a
+	// manifest folder that are not manifests, ...), for the result's
+	// notes. They are not part of the file.
+	Notes []string `json:"-"`
 }
 
 // SnapshotMeta says where and how a snapshot was taken.

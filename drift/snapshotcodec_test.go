@@ -265,8 +265,8 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 func TestSnapshotFieldsKnown(t *testing.T) {
 	t.Parallel()
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest",
-		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance -", // - : Encoded
+		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest integrity,omitempty -", // - : Notes
+		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance -",          // - : Encoded
 		reflect.TypeFor[Provenance](): "managers,omitempty lastApplied,omitempty owner,omitempty deployTool,omitempty",
 		reflect.TypeFor[Manager]():    "manager operation subresource,omitempty fields,omitempty paths,omitempty",
 		reflect.TypeFor[OwnerRef]():   "apiVersion kind name controller,omitempty",
@@ -286,7 +286,7 @@ func TestSnapshotFieldsKnown(t *testing.T) {
 // snapshot when both accept, the same error otherwise.
 func checkFastDecode(t *testing.T, data []byte) {
 	t.Helper()
-	want, wantErr := decodeSnapshotReflect(bytes.NewReader(data))
+	want, wantErr := decodeSnapshotReflect(bytes.NewReader(data), DefaultMaxSnapshotSize)
 	if fast, ok := decodeSnapshotFast(data); ok {
 		if wantErr != nil {
 			t.Fatalf("fast path accepts what the reference refuses (%v):\n%q", wantErr, data)
@@ -296,8 +296,12 @@ func checkFastDecode(t *testing.T, data []byte) {
 		}
 	}
 	if wantErr == nil {
-		// DecodeSnapshot then orders the objects, and refuses one twice.
-		if wantErr = want.checkObjects(); wantErr != nil {
+		// DecodeSnapshot then checks the integrity digest, orders the
+		// objects, and refuses one twice.
+		if wantErr = want.checkIntegrity(); wantErr == nil {
+			wantErr = want.checkObjects()
+		}
+		if wantErr != nil {
 			want = nil
 		}
 	}

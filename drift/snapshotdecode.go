@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -22,10 +23,14 @@ import (
 // decodeSnapshotData decodes raw, the bytes read before rerr, on the fast
 // path (see decodeSnapshotFast); whatever the fast path does not accept
 // is decoded by decodeSnapshotReflect, the reference, so errors and edge
-// cases are exactly its.
-func decodeSnapshotData(raw []byte, rerr error) (*Snapshot, error) {
-	s, err := decodeSnapshotUnchecked(raw, rerr)
+// cases are exactly its. JSON longer than limit, once inflated, is
+// errOverLimit.
+func decodeSnapshotData(raw []byte, rerr error, limit int64) (*Snapshot, error) {
+	s, err := decodeSnapshotUnchecked(raw, rerr, limit)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkIntegrity(); err != nil {
 		return nil, err
 	}
 	if err := s.checkObjects(); err != nil {
@@ -34,32 +39,39 @@ func decodeSnapshotData(raw []byte, rerr error) (*Snapshot, error) {
 	return s, nil
 }
 
-func decodeSnapshotUnchecked(raw []byte, rerr error) (*Snapshot, error) {
+func decodeSnapshotUnchecked(raw []byte, rerr error, limit int64) (*Snapshot, error) {
 	if rerr != nil {
 		// Let the reference meet the same read error at the same place.
-		return decodeSnapshotReflect(io.MultiReader(bytes.NewReader(raw), errReader{rerr}))
+		return decodeSnapshotReflect(io.MultiReader(bytes.NewReader(raw), errReader{rerr}), limit)
+	}
+	if int64(len(raw)) > limit {
+		return nil, errOverLimit
 	}
 	data := raw
 	if bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
-			return decodeSnapshotReflect(bytes.NewReader(raw))
+			return decodeSnapshotReflect(bytes.NewReader(raw), limit)
 		}
 		// gzip's trailer holds the uncompressed size (mod 4 GiB); a
 		// damaged one must not make a small file allocate gigabytes.
 		hint := 0
 		if len(raw) >= 4 {
-			hint = min(int(binary.LittleEndian.Uint32(raw[len(raw)-4:])), 128*len(raw))
+			hint = int(min(int64(binary.LittleEndian.Uint32(raw[len(raw)-4:])), 128*int64(len(raw)), limit))
 		}
-		data, err = readAll(zr, hint)
+		// A gzip bomb is stopped at the limit, before it is held.
+		data, err = readAll(&limitReader{r: zr, n: limit}, hint)
+		if errors.Is(err, errOverLimit) {
+			return nil, err
+		}
 		if err != nil {
-			return decodeSnapshotReflect(bytes.NewReader(raw))
+			return decodeSnapshotReflect(bytes.NewReader(raw), limit)
 		}
 	}
 	if s, ok := decodeSnapshotFast(data); ok {
 		return s, nil
 	}
-	return decodeSnapshotReflect(bytes.NewReader(raw))
+	return decodeSnapshotReflect(bytes.NewReader(raw), limit)
 }
 
 // checkObjects puts the objects in order, as driftgate writes them and as
@@ -89,7 +101,8 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // decodeSnapshotReflect reads and verifies a snapshot from r with
 // encoding/json: the reference decoder, and the one that words the errors.
-func decodeSnapshotReflect(r io.Reader) (*Snapshot, error) {
+// More than limit bytes of JSON is errOverLimit.
+func decodeSnapshotReflect(r io.Reader, limit int64) (*Snapshot, error) {
 	size := 1 << 20
 	if br, ok := r.(*bytes.Reader); ok && br.Len() < size {
 		size = br.Len() + 16 // the whole input, without a megabyte per small one
@@ -104,9 +117,12 @@ func decodeSnapshotReflect(r io.Reader) (*Snapshot, error) {
 		defer zr.Close()
 		in = zr
 	}
-	dec := strictDecoder(in)
+	dec := strictDecoder(&limitReader{r: in, n: limit})
 	var s Snapshot
 	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, errOverLimit) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %v (was the file truncated?)", ErrCorruptSnapshot, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -190,8 +206,8 @@ func decodeSnapshotFast(data []byte) (*Snapshot, bool) {
 type snapshotDecoder struct{ *jsonx.Decoder }
 
 var (
-	snapshotFieldNames   = []string{"apiVersion", "kind", "metadata", "resources", "unobserved", "objects", "digest"}
-	snapshotOptional     = make([]bool, 7)
+	snapshotFieldNames   = []string{"apiVersion", "kind", "metadata", "resources", "unobserved", "objects", "digest", "integrity"}
+	snapshotOptional     = []bool{false, false, false, false, false, false, false, true} // files before integrity have none
 	objectFieldNames     = []string{"group", "version", "kind", "namespace", "name", "object", "provenance"}
 	objectOptional       = []bool{true, false, false, true, false, false, false}
 	provenanceFieldNames = []string{"managers", "lastApplied", "owner", "deployTool"}
@@ -224,6 +240,8 @@ func (d snapshotDecoder) snapshot() (*Snapshot, string, error) {
 			s.Objects, err = d.objectsHashed(s, h)
 		case "digest":
 			s.Digest, err = d.Str()
+		case "integrity":
+			s.Integrity, err = d.NonEmptyStr()
 		}
 		return err
 	})

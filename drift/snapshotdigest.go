@@ -37,7 +37,7 @@ func (s *Snapshot) computeDigestReflect() (string, error) {
 	}
 	c := *s
 	c.Metadata.CapturedAt = time.Time{}
-	c.Digest = ""
+	c.Digest, c.Integrity = "", ""
 	h := sha256.New()
 	if err := json.NewEncoder(h).Encode(&c); err != nil {
 		return "", fmt.Errorf("computing snapshot digest: %w", err)
@@ -45,7 +45,7 @@ func (s *Snapshot) computeDigestReflect() (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Seal puts the snapshot in canonical order and sets its digest, so a
+// Seal puts the snapshot in canonical order and sets its digests, so a
 // snapshot held in memory (live, or from manifests) is named the same way as
 // the file it would be saved to.
 func (s *Snapshot) Seal() error {
@@ -55,6 +55,42 @@ func (s *Snapshot) Seal() error {
 		return err
 	}
 	s.Digest = d
+	s.Integrity, err = s.IntegrityDigest()
+	return err
+}
+
+// IntegrityDigest returns the snapshot's integrity digest: SHA-256 over
+// the compact JSON (as encoding/json's Encoder writes it) of
+// {"metadata": ..., "digest": ...}, for the metadata with its capture time
+// and the content digest as they are. Digest leaves the capture time out,
+// so that equal states have equal digests; this one covers it, and
+// through Digest everything else.
+func (s *Snapshot) IntegrityDigest() (string, error) {
+	h := sha256.New()
+	err := json.NewEncoder(h).Encode(struct {
+		Metadata SnapshotMeta `json:"metadata"`
+		Digest   string       `json:"digest"`
+	}{s.Metadata, s.Digest})
+	if err != nil {
+		return "", fmt.Errorf("computing snapshot integrity digest: %w", err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkIntegrity refuses a snapshot whose integrity digest, when it has
+// one, does not match its metadata and content digest (checked already).
+func (s *Snapshot) checkIntegrity() error {
+	if s.Integrity == "" {
+		return nil // written before the integrity digest: see Integrity
+	}
+	got, err := s.IntegrityDigest()
+	if err != nil {
+		return err
+	}
+	if got != s.Integrity {
+		return fmt.Errorf("%w: the metadata (capturedAt %s, context %q) does not match the recorded integrity digest %s: the file was changed after driftgate wrote it; take the snapshot again",
+			ErrCorruptSnapshot, s.Metadata.CapturedAt.Format(time.RFC3339), s.Metadata.Context, s.Integrity)
+	}
 	return nil
 }
 

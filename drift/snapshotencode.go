@@ -111,8 +111,15 @@ func (s *Snapshot) encodeSealed(w io.Writer) error {
 	}
 	h.Write([]byte(`,"digest":""}` + "\n"))
 	s.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	integrity, err := s.IntegrityDigest()
+	if err != nil {
+		return err
+	}
+	s.Integrity = integrity
 	out.Key("digest", false, 1)
 	out.Str(s.Digest)
+	out.Key("integrity", false, 1)
+	out.Str(s.Integrity)
 	out.Newline(0)
 	out.Buf = append(out.Buf, '}', '\n')
 	out.Flush()

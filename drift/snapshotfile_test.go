@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +178,107 @@ func TestLoadSnapshotRefusesAnObjectTwice(t *testing.T) {
 	if s.Find(ObjectID{Kind: "ConfigMap", Namespace: "app", Name: "a"}) == nil {
 		t.Fatal("Find does not see an object the file held out of order")
 	}
+}
+
+// gzipBomb is a gzip file of members that each inflate to 16 MiB of
+// spaces, inflating to size bytes in all (a multiple of 16 MiB).
+func gzipBomb(t *testing.T, size int) []byte {
+	t.Helper()
+	const member = 16 << 20
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	zw.Write(bytes.Repeat([]byte(" "), member))
+	zw.Close()
+	return bytes.Repeat(one.Bytes(), size/member)
+}
+
+// TestLoadSnapshotCapsInflatedSize: a small gzip file that inflates far
+// past the limit is refused once the limit is reached, naming the file,
+// the limit and how to raise it, without holding what it inflates to; a
+// plain file over the limit is refused before it is read. Not parallel:
+// it measures what it allocates.
+func TestLoadSnapshotCapsInflatedSize(t *testing.T) {
+	dir := t.TempDir()
+	bomb := filepath.Join(dir, "bomb.json.gz")
+	if err := os.WriteFile(bomb, gzipBomb(t, 256<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(plain, bytes.Repeat([]byte(" "), 3<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fits := filepath.Join(dir, "fits.json.gz")
+	if err := sampleSnapshot(t).Save(fits); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path, want string
+	}{
+		{bomb, "snapshot " + bomb + ": snapshot is larger than the limit: it inflates to more than 2Mi of JSON; if it is a real snapshot, raise the limit with --max-snapshot-size"},
+		{plain, "snapshot " + plain + ": snapshot is larger than the limit: it holds more than 2Mi of JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := LoadSnapshotWith(tt.path, LoadOptions{MaxSize: 2 << 20})
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrSnapshotTooLarge) || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+				t.Errorf("refusing allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+	if _, err := LoadSnapshotWith(fits, LoadOptions{MaxSize: 2 << 20}); err != nil {
+		t.Errorf("a snapshot within the limit: %v", err)
+	}
+}
+
+// TestLoadSnapshotRefusesEditedCaptureTime: the capture time, which the
+// content digest leaves out so that equal states have equal digests, is
+// under the integrity digest: a snapshot dated 2099 to pass gate
+// --max-age is refused as edited, plain or gzipped. A file written before
+// the integrity digest still loads, with none.
+func TestLoadSnapshotRefusesEditedCaptureTime(t *testing.T) {
+	t.Parallel()
+	s := sampleSnapshot(t)
+	var b bytes.Buffer
+	if err := s.Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(b.Bytes(), []byte(`"capturedAt": "2026-01-02T03:04:05Z"`), []byte(`"capturedAt": "2099-01-02T03:04:05Z"`), 1)
+	if bytes.Equal(edited, b.Bytes()) {
+		t.Fatal("no capture time to edit")
+	}
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"edited.json": edited, "edited.json.gz": gzipped(edited)} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadSnapshot(path)
+			want := "snapshot " + path + ": snapshot is corrupt or was edited: the metadata (capturedAt 2099-01-02T03:04:05Z"
+			if !errors.Is(err, ErrCorruptSnapshot) || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error %v, want %q", err, want)
+			}
+		})
+	}
+	t.Run("written before the integrity digest", func(t *testing.T) {
+		t.Parallel()
+		old := bytes.Replace(b.Bytes(), []byte(",\n \"integrity\": \""+s.Integrity+"\""), nil, 1)
+		if bytes.Equal(old, b.Bytes()) || s.Integrity == "" {
+			t.Fatal("no integrity digest written")
+		}
+		got, err := DecodeSnapshot(bytes.NewReader(old))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Integrity != "" || got.Digest != s.Digest {
+			t.Errorf("integrity %q, digest %s; want none and %s", got.Integrity, got.Digest, s.Digest)
+		}
+	})
 }

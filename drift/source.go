@@ -55,7 +55,9 @@ func ParseSource(arg string) (Source, error) {
 	if info.IsDir() {
 		return Source{Kind: SourceKindManifests, Path: arg}, nil
 	}
-	f, err := os.Open(arg)
+	// Only a regular file is opened: a FIFO would block, a device
+	// (a link to /dev/zero, say) never ends.
+	f, _, err := openRegular(arg)
 	if err != nil {
 		return Source{}, err
 	}

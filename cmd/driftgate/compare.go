@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -36,6 +37,8 @@ type compareOptions struct {
 	output     string
 	// defaultsFrom is --defaults-from: context:NAME or none.
 	defaultsFrom string
+	// maxSnapshotSize is --max-snapshot-size, a quantity such as 2Gi.
+	maxSnapshotSize string
 
 	// Set by Complete.
 	cfg     *config.Config
@@ -43,7 +46,8 @@ type compareOptions struct {
 }
 
 func newCompareOptions(streams genericiooptions.IOStreams, g *globalOptions) compareOptions {
-	return compareOptions{streams: streams, global: g, kube: newKubeOptions(), output: output.Text}
+	return compareOptions{streams: streams, global: g, kube: newKubeOptions(), output: output.Text,
+		maxSnapshotSize: resource.NewQuantity(drift.DefaultMaxSnapshotSize, resource.BinarySI).String()}
 }
 
 // AddConfigFlags adds the kube flags and --config.
@@ -59,6 +63,12 @@ func (o *compareOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "compare only these (prod) namespaces (repeatable)")
 	fs.StringVarP(&o.output, "output", "o", o.output, fmt.Sprintf("output format: one of %v", output.Formats))
 	fs.StringVar(&o.defaultsFrom, "defaults-from", "", "cluster (context:NAME) whose API server fills in a manifests side's defaults by dry-run, or none (default: the other side when it is context:)")
+	o.AddLimitFlags(fs)
+}
+
+// AddLimitFlags adds the flags that bound what reading a side may take.
+func (o *compareOptions) AddLimitFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.maxSnapshotSize, "max-snapshot-size", o.maxSnapshotSize, "refuse a snapshot file holding more JSON than this once decompressed, such as 4Gi")
 }
 
 // Complete loads the config and the rule sets (with waivers) into the
@@ -85,18 +95,32 @@ func (o *compareOptions) Complete() error {
 	for _, w := range rules.WaiverWarnings(sets, time.Now()) {
 		fmt.Fprintf(o.streams.ErrOut, "driftgate: warning: %s\n", w)
 	}
+	maxSize, err := parseSize("--max-snapshot-size", o.maxSnapshotSize)
+	if err != nil {
+		return err
+	}
 	o.compare = compare.Options{
-		Scope:          o.scope(),
-		DigestKey:      []byte(os.Getenv("DRIFTGATE_DIGEST_KEY")),
-		RESTConfig:     o.kube.restConfigFor,
-		RequestTimeout: requestTimeout(o.kube),
-		Log:            o.global.log,
-		Progress:       newProgress(o.streams.ErrOut, isTerminal(o.streams.ErrOut)),
-		RuleSets:       sets,
-		Mapping:        cfg.Mapping,
-		DefaultsFrom:   cmp.Or(o.defaultsFrom, cfg.DefaultsFrom),
+		MaxSnapshotSize: maxSize,
+		Scope:           o.scope(),
+		DigestKey:       []byte(os.Getenv("DRIFTGATE_DIGEST_KEY")),
+		RESTConfig:      o.kube.restConfigFor,
+		RequestTimeout:  requestTimeout(o.kube),
+		Log:             o.global.log,
+		Progress:        newProgress(o.streams.ErrOut, isTerminal(o.streams.ErrOut)),
+		RuleSets:        sets,
+		Mapping:         cfg.Mapping,
+		DefaultsFrom:    cmp.Or(o.defaultsFrom, cfg.DefaultsFrom),
 	}
 	return nil
+}
+
+// parseSize reads a size flag: a positive quantity such as 2Gi or 500Mi.
+func parseSize(flag, v string) (int64, error) {
+	q, err := resource.ParseQuantity(v)
+	if n, ok := q.AsInt64(); err == nil && ok && n > 0 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("invalid %s %q: use a positive size such as 2Gi or 500Mi", flag, v)
 }
 
 // Validate checks the output format and --defaults-from.

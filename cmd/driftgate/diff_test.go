@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -146,5 +148,58 @@ func TestRulesCommands(t *testing.T) {
 	writeTestFile(t, good, "apiVersion: driftgate.dev/v1alpha1\nkind: RuleSet\nrules:\n- {id: a, description: d, check: presence, severity: warn}\n")
 	if r := runCLI(t, "rules", "lint", good); r.code != 0 || !strings.Contains(r.stdout, "1 rules, 0 waivers, ok") {
 		t.Errorf("lint: %+v", r)
+	}
+}
+
+// TestDiffHostileFiles: a side that is a symlink to a folder is compared
+// (not read as empty), skipped files are named in the notes, and a device
+// or a gzip bomb is could-not-check naming the file and what to do.
+func TestDiffHostileFiles(t *testing.T) {
+	t.Parallel()
+	dev, prod := twoEnvs(t, strings.ReplaceAll(appYAML, "IMAGE", "2"), strings.ReplaceAll(appYAML, "IMAGE", "1"))
+	dir := t.TempDir()
+	devLink := filepath.Join(dir, "dev-link")
+	if err := os.Symlink(dev, devLink); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	writeTestFile(t, filepath.Join(prod, "old.yaml.bak"), "kind: whatever")
+	r := runCLI(t, "diff", devLink, prod)
+	if r.code != exitBlocked || !strings.Contains(r.stdout, `dev:  "web:2"`) {
+		t.Errorf("dev as a symlink to a folder: exit %d, want %d (blocked)\n%s%s", r.code, exitBlocked, r.stdout, r.stderr)
+	}
+	if want := "prod: manifests " + prod + ": 1 skipped, not ending in .yaml, .yml or .json: " + filepath.Join(prod, "old.yaml.bak"); !strings.Contains(r.stdout, want) {
+		t.Errorf("output lacks the note %q:\n%s", want, r.stdout)
+	}
+
+	zero := filepath.Join(dir, "zero.yaml")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	// A gzip file of 64 KiB that inflates to 64 MiB, over a 1 MiB limit.
+	var member bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	zw.Write(bytes.Repeat([]byte(" "), 64<<20))
+	zw.Close()
+	bomb := filepath.Join(dir, "bomb.json.gz")
+	writeTestFile(t, bomb, member.String())
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"link to /dev/zero", []string{"diff", zero, prod}, "dev: " + zero + ": is a device, not a regular file"},
+		{"gzip bomb", []string{"diff", dev, bomb, "--max-snapshot-size", "1Mi"}, "snapshot " + bomb + ": snapshot is larger than the limit: it inflates to more than 1Mi of JSON; if it is a real snapshot, raise the limit with --max-snapshot-size"},
+		{"bad size", []string{"diff", dev, prod, "--max-snapshot-size", "lots"}, `invalid --max-snapshot-size "lots"`},
+	}
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		tests = tests[1:]
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, tt.args...)
+			if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, want %d; stderr %q lacks %q", r.code, exitCouldNoCheck, r.stderr, tt.want)
+			}
+		})
 	}
 }

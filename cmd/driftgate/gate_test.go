@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -279,6 +280,12 @@ func TestGateRefusesOldOrDamagedSnapshots(t *testing.T) {
 	writeTestFile(t, damaged, strings.Replace(string(b), `"replicas": 3`, `"replicas": 30`, 1))
 	if r := e.gate(t, "--prod", damaged); r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "does not match the recorded") {
 		t.Errorf("damaged snapshot: exit %d, stderr %q", r.code, r.stderr)
+	}
+	// The capture time moved to pass --max-age: refused as edited.
+	redated := filepath.Join(e.dir, "redated.json")
+	writeTestFile(t, redated, regexp.MustCompile(`"capturedAt": "[0-9]{4}`).ReplaceAllString(string(b), `"capturedAt": "2099`))
+	if r := e.gate(t, "--prod", redated, "--max-age", "1h"); r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "snapshot "+redated+": snapshot is corrupt or was edited: the metadata (capturedAt 2099-") {
+		t.Errorf("redated snapshot: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

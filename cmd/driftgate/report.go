@@ -39,6 +39,7 @@ not be checked; the report is written in every case.`,
 		RunE: runOptions(o),
 	}
 	o.AddConfigFlags(cmd.Flags())
+	o.AddLimitFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.out, "out", "", "directory to write report.html, report.md and report.json into")
 	return cmd
 }

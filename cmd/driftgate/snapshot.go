@@ -114,6 +114,9 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, n := range snap.Notes {
+		fmt.Fprintf(o.streams.ErrOut, "driftgate: note: %s\n", n)
+	}
 	if o.output == "-" {
 		if err := snap.Encode(o.streams.Out); err != nil {
 			return err

@@ -49,6 +49,9 @@ type Options struct {
 	Log            *slog.Logger
 	// Progress, when set, shows the progress of live captures.
 	Progress Progress
+	// MaxSnapshotSize refuses snapshot files holding more JSON than this,
+	// once decompressed; 0: drift.DefaultMaxSnapshotSize.
+	MaxSnapshotSize int64
 	// MaxAge refuses snapshot files captured longer ago than this; 0: no limit.
 	MaxAge time.Duration
 	// Now is the clock MaxAge is measured with; default time.Now.
@@ -120,7 +123,7 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 	norm := drift.NewNormalizer(opts.DigestKey)
 	switch src.Kind {
 	case drift.SourceKindSnapshot:
-		s, err := drift.LoadSnapshot(src.Path)
+		s, err := drift.LoadSnapshotWith(src.Path, drift.LoadOptions{MaxSize: opts.MaxSnapshotSize})
 		if err != nil {
 			return nil, "", err
 		}
@@ -144,6 +147,11 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 		if err == nil {
 			err = s.Seal()
 		}
+		if err == nil && notes != nil {
+			for _, n := range s.Notes {
+				*notes = append(*notes, env.Name+": "+n)
+			}
+		}
 		return s, src.Path, err
 	}
 	cfg, name, err := opts.RESTConfig(src.Context, env.Kubeconfig)
@@ -164,15 +172,29 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 	return s, "context:" + name, s.Seal()
 }
 
+// clockSkew is how far in the future a snapshot's capture time may be:
+// the clocks of the machine that took it and of this one may differ.
+const clockSkew = 5 * time.Minute
+
 // checkAge refuses a snapshot file older than MaxAge: a gate that passes
-// on last week's prod proves nothing about today's.
+// on last week's prod proves nothing about today's. The capture time is
+// trusted only under the snapshot's integrity digest (LoadSnapshot has
+// checked it), and not when it lies in the future.
 func checkAge(side, loc string, s *drift.Snapshot, opts Options) error {
 	if opts.MaxAge <= 0 {
 		return nil
 	}
+	if s.Integrity == "" {
+		return fmt.Errorf("%s: snapshot %s has no integrity digest over its capture time (it was written by an older driftgate), so its age cannot be checked against --max-age: take a new snapshot",
+			side, loc)
+	}
 	now := time.Now()
 	if opts.Now != nil {
 		now = opts.Now()
+	}
+	if ahead := s.Metadata.CapturedAt.Sub(now); ahead > clockSkew {
+		return fmt.Errorf("%s: snapshot %s was captured %s in the future (%s): fix the clock of the machine that took it and take a new snapshot",
+			side, loc, ahead.Round(time.Minute), s.Metadata.CapturedAt.Format(time.RFC3339))
 	}
 	if age := now.Sub(s.Metadata.CapturedAt); age > opts.MaxAge {
 		return fmt.Errorf("%s: snapshot %s was captured %s ago (%s), longer than --max-age %s: take a new snapshot",

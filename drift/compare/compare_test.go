@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -58,8 +59,32 @@ func TestLoadRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := filepath.Join(t.TempDir(), "old.json")
+	tmp := t.TempDir()
+	old := filepath.Join(tmp, "old.json")
 	if err := s.Save(old); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The capture time edited to pass --max-age, and a file as written
+	// before the integrity digest: neither is trusted for its age.
+	edited := filepath.Join(tmp, "edited.json")
+	year := time.Now().Add(-3 * time.Hour).Format("2006")
+	if err := os.WriteFile(edited, bytes.Replace(raw, []byte(`"capturedAt": "`+year), []byte(`"capturedAt": "2099`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unsealed := filepath.Join(tmp, "unsealed.json")
+	if err := os.WriteFile(unsealed, regexp.MustCompile(`,\s*"integrity": "[^"]*"`).ReplaceAll(raw, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := drift.SnapshotFromManifests([]string{dir}, drift.ManifestOptions{Now: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := filepath.Join(tmp, "future.json")
+	if err := f.Save(future); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -71,6 +96,10 @@ func TestLoadRefusals(t *testing.T) {
 		{"within max age", old, 4 * time.Hour, ""},
 		{"no max age", old, 0, ""},
 		{"too old", old, time.Hour, "prod: snapshot " + old + " was captured 3h0m0s ago"},
+		{"edited capture time", edited, 4 * time.Hour, "snapshot " + edited + ": snapshot is corrupt or was edited: the metadata (capturedAt 2099-"},
+		{"no integrity digest", unsealed, 4 * time.Hour, "prod: snapshot " + unsealed + " has no integrity digest over its capture time"},
+		{"no integrity digest, no max age", unsealed, 0, ""},
+		{"captured in the future", future, 4 * time.Hour, "prod: snapshot " + future + " was captured 1h0m0s in the future"},
 		{"no such file", filepath.Join(dir, "nope"), 0, "prod: " + filepath.Join(dir, "nope") + ": no such snapshot"},
 		{"empty context", "context:", 0, `prod: "context:" names no context`},
 	}

@@ -71,7 +71,7 @@ func ValidateDefaultsFrom(v string) error {
 // how that went is added to notes. No server, or one that cannot be
 // reached, is not an error: the manifests are compared as written.
 func defaultedManifests(ctx context.Context, side, path string, mo drift.ManifestOptions, plan *defaultsPlan, opts Options, notes *[]string) (*drift.Snapshot, error) {
-	ms, err := drift.ReadManifests(path)
+	ms, skipped, err := drift.ReadManifests(path)
 	if err != nil {
 		return nil, err
 	}
@@ -82,17 +82,17 @@ func defaultedManifests(ctx context.Context, side, path string, mo drift.Manifes
 	}
 	if plan.context == "" {
 		note("server defaults not applied to the %s manifests: %s (%s)", side, notApplied, plan.why)
-		return drift.SnapshotFromManifestObjects([]string{path}, ms, mo)
+		return drift.SnapshotFromManifestObjects([]string{path}, ms, skipped, mo)
 	}
 	where := "context:" + plan.context
 	if opts.RESTConfig == nil {
 		note("server defaults not applied to the %s manifests: %s (no kubeconfig to reach %s)", side, notApplied, where)
-		return drift.SnapshotFromManifestObjects([]string{path}, ms, mo)
+		return drift.SnapshotFromManifestObjects([]string{path}, ms, skipped, mo)
 	}
 	cfg, _, err := opts.RESTConfig(plan.context, plan.kubeconfig)
 	if err != nil {
 		note("server defaults not applied to the %s manifests: %s (%s: %v)", side, notApplied, where, err)
-		return drift.SnapshotFromManifestObjects([]string{path}, ms, mo)
+		return drift.SnapshotFromManifestObjects([]string{path}, ms, skipped, mo)
 	}
 	cfg = rest.CopyConfig(cfg)
 	if cfg.Timeout == 0 {
@@ -128,5 +128,5 @@ func defaultedManifests(ctx context.Context, side, path string, mo drift.Manifes
 		}
 		note("%d %s manifest objects kept as written, %s: %s%s", len(out.Kept), side, notApplied, strings.Join(named, "; "), more)
 	}
-	return drift.SnapshotFromManifestObjects([]string{path}, ms, mo)
+	return drift.SnapshotFromManifestObjects([]string{path}, ms, skipped, mo)
 }

@@ -36,7 +36,8 @@ const (
 type Unmarshaler = yaml.Unmarshaler
 
 // Decode decodes one YAML document from data into v (a pointer to a struct
-// with `yaml` tags), rejecting unknown and duplicate keys and type mismatches.
+// with `yaml` tags), rejecting unknown and duplicate keys, type mismatches
+// and aliases that expand it out of proportion (see CheckAliases).
 // file is used in errors.
 func Decode(file string, data []byte, v any) error {
 	var doc yaml.Node
@@ -50,6 +51,9 @@ func Decode(file string, data []byte, v any) error {
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return &inputerr.Error{File: file, Line: extra.Line, Msg: "more than one YAML document", Hint: "put one document in this file"}
+	}
+	if err := checkExpansion(file, &doc, len(data), 0); err != nil {
+		return err
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
