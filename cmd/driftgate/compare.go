@@ -19,6 +19,7 @@ import (
 	"github.com/driftgate/driftgate/drift/config"
 	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/drift/output"
+	"github.com/driftgate/driftgate/internal/textsafe"
 	"github.com/driftgate/driftgate/internal/version"
 	"github.com/driftgate/driftgate/rules"
 )
@@ -93,7 +94,7 @@ func (o *compareOptions) Complete() error {
 	// Said before the comparison too, where a reader of the CI log sees
 	// it whatever the output format; the result's notes repeat it.
 	for _, w := range rules.WaiverWarnings(sets, time.Now()) {
-		fmt.Fprintf(o.streams.ErrOut, "driftgate: warning: %s\n", w)
+		fmt.Fprintf(o.streams.ErrOut, "driftgate: warning: %s\n", textsafe.Line(w))
 	}
 	maxSize, err := parseSize("--max-snapshot-size", o.maxSnapshotSize)
 	if err != nil {

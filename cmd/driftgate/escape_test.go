@@ -72,3 +72,17 @@ func TestIncidentsShowEscapesInput(t *testing.T) {
 	}
 	assertTerminalSafe(t, "incidents list", list.stdout)
 }
+
+// TestSnapshotNotesEscapeFileNames: a file skipped in a manifest folder is
+// named in a note on stderr, and a file's name is anyone's text.
+func TestSnapshotNotesEscapeFileNames(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "app.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n")
+	name := strings.ReplaceAll(hostileText, "/", "_") + ".bak" // one file, not a path
+	writeTestFile(t, filepath.Join(dir, name), "kind: whatever")
+	r := runCLI(t, "snapshot", "--from-manifests", dir, "-o", filepath.Join(t.TempDir(), "s.json"))
+	if r.code != exitPass || !strings.Contains(r.stderr, "driftgate: note: ") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	assertTerminalSafe(t, "stderr", r.stderr)
+}

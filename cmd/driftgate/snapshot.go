@@ -115,7 +115,7 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 		return err
 	}
 	for _, n := range snap.Notes {
-		fmt.Fprintf(o.streams.ErrOut, "driftgate: note: %s\n", n)
+		fmt.Fprintf(o.streams.ErrOut, "driftgate: note: %s\n", textsafe.Line(n)) // notes name files of the folder, whatever they are called
 	}
 	if o.output == "-" {
 		if err := snap.Encode(o.streams.Out); err != nil {
