@@ -44,7 +44,9 @@ func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*Rul
 		res.Rules = append(res.Rules, s.File)
 	}
 	namespaces := scopeNamespaces(opts, dev, prod)
-	inScope := func(ns string) bool { return ns == "" || len(namespaces) == 0 || slices.Contains(namespaces, ns) }
+	// nil namespaces is everything; an empty list (the namespaces asked for
+	// and those the snapshots cover do not overlap) is nothing.
+	inScope := func(ns string) bool { return ns == "" || namespaces == nil || slices.Contains(namespaces, ns) }
 	for _, side := range []struct {
 		name string
 		s    *drift.Snapshot

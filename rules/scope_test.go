@@ -27,6 +27,7 @@ func TestNothingInScopeCannotPass(t *testing.T) {
 		dev, prod  []string
 		sets       []*RuleSet
 		namespaces []string
+		captured   []string // the namespaces both snapshots were captured with (-n at snapshot time)
 		verdict    string
 		compared   drift.Compared
 		unchecked  []string
@@ -59,6 +60,13 @@ func TestNothingInScopeCannotPass(t *testing.T) {
 		{name: "no rule set", dev: []string{webProd}, prod: []string{webProd}, sets: []*RuleSet{},
 			verdict: drift.VerdictCouldNotCheck, compared: drift.Compared{Dev: 1, Prod: 1},
 			unchecked: []string{"no rule set was given"}},
+		{name: "snapshots of another namespace than asked for", dev: []string{webProd, clusterRole}, prod: []string{webProd, clusterRole},
+			captured: []string{"shop"}, namespaces: []string{"paymnts"},
+			verdict: drift.VerdictCouldNotCheck, compared: drift.Compared{Dev: 1, Prod: 1, Rules: rules},
+			unchecked: []string{
+				"nothing in scope on dev: 0 objects in any namespace: the namespaces asked for and those the snapshots cover do not overlap",
+				"nothing in scope on prod: 0 objects in any namespace: the namespaces asked for and those the snapshots cover do not overlap",
+			}},
 		// What must still pass.
 		{name: "the same objects", dev: []string{webProd, cmProd}, prod: []string{webProd, cmProd},
 			verdict: drift.VerdictPass, compared: drift.Compared{Dev: 2, Prod: 2, Rules: rules}},
@@ -76,7 +84,9 @@ func TestNothingInScopeCannotPass(t *testing.T) {
 			if sets == nil {
 				sets = []*RuleSet{builtin}
 			}
-			res, err := Evaluate(snap(t, tt.dev...), snap(t, tt.prod...), sets, Options{Namespaces: tt.namespaces})
+			dev, prod := snap(t, tt.dev...), snap(t, tt.prod...)
+			dev.Metadata.Scope.Namespaces, prod.Metadata.Scope.Namespaces = tt.captured, tt.captured
+			res, err := Evaluate(dev, prod, sets, Options{Namespaces: tt.namespaces})
 			if err != nil {
 				t.Fatal(err)
 			}
