@@ -114,9 +114,24 @@ func looksSecretAs(name string, flag bool) bool {
 	return false
 }
 
+// urlEnvName reports whether a secret-looking env name is one for a
+// connection URL or DSN (DATABASE_URL, ORDERS_DB_URL, SENTRY_DSN), whose
+// value, when it is a URL, is redacted by its userinfo only.
+func urlEnvName(name string) bool {
+	upper := strings.ToUpper(name)
+	for _, w := range []string{"DATABASE_URL", "DB_URL", "DSN"} {
+		if strings.HasSuffix(upper, w) && (len(upper) == len(w) || upper[len(upper)-len(w)-1] == '_') {
+			return true
+		}
+	}
+	return false
+}
+
 // secretObjectNameWords mark a ConfigMap, by its name (lower case), as
 // holding secrets in its data.
-var secretObjectNameWords = []string{"credential", "secret", "password", "passwd", "token"}
+// Not "token": tokenizer-config and token-exchange-settings are ordinary
+// configuration; a token under a key named like one is still digested.
+var secretObjectNameWords = []string{"credential", "secret", "password", "passwd"}
 
 func secretObjectName(name string) bool {
 	lower := strings.ToLower(name)
@@ -563,7 +578,13 @@ func (n redactor) redactEnvList(list []any) ([]any, bool) {
 		var nv any
 		changed := false
 		name, _ := m["name"].(string)
-		if val, ok := m["value"]; ok && looksSecret(name) {
+		val, hasValue := m["value"]
+		if str, ok := val.(string); ok && urlEnvName(name) && strings.Contains(str, "://") {
+			// A connection URL differs between dev and prod by its host,
+			// which a mapping's substitutions pair: only its userinfo is
+			// secret (redactTree digests it), the rest stays comparable.
+			nv, changed = n.redactTree(m)
+		} else if hasValue && looksSecret(name) {
 			if d, ok := n.digestScalar(val); ok && d != val {
 				c := n.cow(m)
 				c.set("value", d)

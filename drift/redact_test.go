@@ -216,6 +216,31 @@ binaryData:
 			kept:    []string{"postgresql://app:(redacted)@db:5432/shop", "server.port=8080", `"LOG_LEVEL":"info"`, `"DB_PASSWORD":"(redacted)"`, `"API_TOKEN":"(redacted)"`},
 		},
 		{
+			name: "a connection URL in an env value keeps its host, for a mapping to pair",
+			in: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  template:
+    spec:
+      containers:
+      - name: api
+        env:
+        - {name: DATABASE_URL, value: "postgres://app:dburl-s3cr3t@db.prod.example.com:5432/shop"}
+        - {name: ORDERS_DB_URL, value: "postgres://db.prod.example.com/orders"}
+        - {name: SENTRY_DSN, value: "https://sentrykey-s3cr3t@o1.ingest.sentry.io/42"}`,
+			secrets: []string{"dburl-s3cr3t", "sentrykey-s3cr3t"},
+			kept:    []string{"postgres://app:(redacted)@db.prod.example.com:5432/shop", "postgres://db.prod.example.com/orders", "https://(redacted)@o1.ingest.sentry.io/42"},
+		},
+		{
+			name: "a ConfigMap named for tokens but not for secrets keeps its data",
+			in: `apiVersion: v1
+kind: ConfigMap
+metadata: {name: tokenizer-config}
+data: {model: bpe, vocab_size: "32000"}`,
+			kept: []string{`"model":"bpe"`, `"vocab_size":"32000"`},
+		},
+		{
 			name: "a ConfigMap named like credentials is digested whole",
 			in: `apiVersion: v1
 kind: ConfigMap

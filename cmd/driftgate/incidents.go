@@ -94,7 +94,7 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 			for _, f := range r.Findings {
 				fmt.Fprintf(streams.Out, "  %s  %s: %s\n", line(f.Object.String()), line(f.Rule), line(f.Message))
 			}
-			fmt.Fprintf(streams.Out, "\npostmortem: %s\n", filepath.Join(store.Dir, r.ID+".md"))
+			fmt.Fprintf(streams.Out, "\npostmortem: %s\n", line(filepath.Join(store.Dir, r.ID+".md")))
 			return nil
 		},
 	}
