@@ -202,6 +202,31 @@ func TestIncidentsVerifyHead(t *testing.T) {
 	}
 }
 
+// TestIncidentsLogDeleted: deleting the log and its head, with committed
+// records left beside them, is TRUNCATED (exit 1), not "0 records", and the
+// next override is refused (exit 2) rather than starting a new chain.
+func TestIncidentsLogDeleted(t *testing.T) {
+	e := newGateEnv(t, "")
+	if r := e.gate(t, "--override", goodReason, "--ticket", "INC-1", "--override-by", "alice"); r.code != exitPass {
+		t.Fatalf("override: exit %d: %s", r.code, r.stderr)
+	}
+	for _, f := range []string{incident.LogFile, incident.HeadFile} {
+		if err := os.Remove(filepath.Join(e.incidents, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config); v.code != exitBlocked || !strings.Contains(v.stdout, "TRUNCATED: 1 incident record(s) exist but the log is missing: the log was deleted") {
+		t.Errorf("verify of a deleted log: %+v", v)
+	}
+	r := e.gate(t, "--override", goodReason, "--ticket", "INC-2", "--override-by", "alice")
+	if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "a new incident log is not started") || !strings.Contains(r.stderr, "run `driftgate incidents verify`") {
+		t.Errorf("override over a deleted log: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(e.incidents, incident.LogFile)); !os.IsNotExist(err) {
+		t.Errorf("a new log was started: %v", err)
+	}
+}
+
 func TestGateOverrideRefused(t *testing.T) {
 	tests := []struct {
 		name string

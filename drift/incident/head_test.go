@@ -109,23 +109,6 @@ func TestVerifyDetectsRewind(t *testing.T) {
 			h.KeyID, h.Signature = (&Store{Key: []byte("k1")}).keyID(), sig
 			s.writeHead(h)
 		}, "the head's signature does not match its content"},
-		{"cut, head deleted, chain rewritten the old way, key set", "k1", func(t *testing.T, s *Store, ids []string) {
-			lines := logLines(t, s)
-			prev := genesis
-			var legacy []string
-			for _, l := range lines[:2] {
-				var e Entry
-				json.Unmarshal([]byte(l), &e)
-				e.Format, e.Prev = 0, prev
-				e.Digest = entryDigest(0, e.Seq, e.Prev, e.Record)
-				prev = e.Digest
-				b, _ := json.Marshal(e)
-				legacy = append(legacy, string(b)+"\n")
-			}
-			writeLog(t, s, legacy...)
-			os.Remove(filepath.Join(s.Dir, ids[2]+".json"))
-			os.Remove(filepath.Join(s.Dir, HeadFile))
-		}, "incidents.head is missing and a key is set"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,8 +157,8 @@ func TestHeadLagsAfterKill(t *testing.T) {
 }
 
 // TestLegacyLogWithoutHead: a log written before heads existed verifies
-// with a warning (no key) and gets its head on the next commit; with a key
-// it must be resealed first.
+// with a warning and gets its head on the next commit (signed when a key is
+// set: trust on first use), or from Reseal.
 func TestLegacyLogWithoutHead(t *testing.T) {
 	t.Parallel()
 	legacy := func(t *testing.T, key string) *Store {
@@ -218,12 +201,27 @@ func TestLegacyLogWithoutHead(t *testing.T) {
 	t.Run("key", func(t *testing.T) {
 		t.Parallel()
 		s := legacy(t, "k1")
-		if ps, _, _ := s.Verify(); fatalCount(ps) != 1 || !strings.Contains(ps[0].Message, "run `driftgate incidents reseal`") {
-			t.Fatalf("verify: %+v", ps)
+		ps, n, err := s.Verify()
+		if err != nil || n != 2 || fatalCount(ps) != 0 || len(ps) != 1 || !ps[0].Warning || !strings.Contains(ps[0].Message, "the next override writes it, signed") || !strings.Contains(ps[0].Message, "`driftgate incidents reseal`") {
+			t.Fatalf("verify: %+v %d %v", ps, n, err)
 		}
-		if _, err := s.Commit(newRecord(t)); err == nil {
-			t.Fatal("commit onto a legacy log without a head, with a key set, succeeded")
+		// The first override after the upgrade is not refused, and seals it.
+		r := newRecord(t)
+		h, err := s.Commit(r)
+		if err != nil || h.Seq != 3 || h.Signature == "" || h.KeyID != s.keyID() {
+			t.Fatalf("commit onto a legacy log without a head, with a key set: %+v %v", h, err)
 		}
+		if ps, n, err := s.Verify(); err != nil || n != 3 || len(ps) != 0 {
+			t.Fatalf("after a commit: %+v %d %v", ps, n, err)
+		}
+		cutLast(t, s, []string{r.ID})
+		if ps, _, _ := s.Verify(); fatalCount(ps) == 0 || !ps[0].Truncated {
+			t.Errorf("a cut after the upgrade is not detected: %+v", ps)
+		}
+	})
+	t.Run("key, reseal", func(t *testing.T) {
+		t.Parallel()
+		s := legacy(t, "k1")
 		h, err := s.Reseal()
 		if err != nil || h.Seq != 2 || h.Signature == "" {
 			t.Fatalf("reseal: %+v %v", h, err)
@@ -231,8 +229,25 @@ func TestLegacyLogWithoutHead(t *testing.T) {
 		if ps, n, err := s.Verify(); err != nil || n != 2 || len(ps) != 0 {
 			t.Fatalf("after reseal: %+v %d %v", ps, n, err)
 		}
-		if _, err := s.Commit(newRecord(t)); err != nil {
-			t.Errorf("commit after reseal: %v", err)
+	})
+	t.Run("key, a format-2 entry before a legacy one", func(t *testing.T) {
+		t.Parallel()
+		// Only a log whose every entry is legacy is trusted on first use:
+		// one written with a head somewhere, and no head, stays fatal, and
+		// a commit does not go ahead on the last entry alone.
+		s := legacy(t, "k1")
+		lines := logLines(t, s)
+		var e Entry
+		json.Unmarshal([]byte(lines[0]), &e)
+		e.Format = entryFormatHead
+		e.Digest = entryDigest(e.Format, e.Seq, e.Prev, e.Record)
+		b, _ := json.Marshal(e)
+		writeLog(t, s, string(b)+"\n", lines[1])
+		if ps, _, _ := s.Verify(); fatalCount(ps) == 0 {
+			t.Errorf("verify: %+v", ps)
+		}
+		if _, err := s.Commit(newRecord(t)); err == nil || !strings.Contains(err.Error(), "does not match its head") {
+			t.Errorf("commit: %v", err)
 		}
 	})
 }
@@ -313,6 +328,188 @@ func TestExpectCatchesRewindByKeyHolder(t *testing.T) {
 	}
 	ps, err := s.Expect(headOf(t, s, 1, "").Digest, delivered.Digest)
 	if err != nil || len(ps) != 1 || !ps[0].Truncated || !strings.Contains(ps[0].Message, delivered.Digest+", delivered as the log's head, is no entry of the log") {
+		t.Errorf("expect: %+v %v", ps, err)
+	}
+}
+
+// TestLogDeletedWithRecords: deleting the log and its head leaves the
+// records behind; when they look committed (more than one, or one with its
+// postmortem), verify fails and no new chain is started over them. A single
+// record without a postmortem is what a gate killed before its first commit
+// leaves: a note, and the next commit goes ahead.
+func TestLogDeletedWithRecords(t *testing.T) {
+	t.Parallel()
+	deleteLog := func(t *testing.T, s *Store) {
+		t.Helper()
+		for _, f := range []string{LogFile, HeadFile} {
+			if err := os.Remove(filepath.Join(s.Dir, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name string
+		key  string
+		edit func(t *testing.T, s *Store)
+		want string
+	}{
+		{"three records, log and head deleted", "", func(t *testing.T, s *Store) {
+			for range 3 {
+				if _, err := s.Commit(newRecord(t)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deleteLog(t, s)
+		}, "3 incident record(s) exist but the log is missing: the log was deleted"},
+		{"one record with its postmortem, log and head deleted, key set", "k1", func(t *testing.T, s *Store) {
+			r := newRecord(t)
+			if _, err := s.Commit(r); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.WriteFile(r.ID+".md", []byte(Postmortem(r))); err != nil {
+				t.Fatal(err)
+			}
+			deleteLog(t, s)
+		}, "1 incident record(s) exist but the log is missing: the log was deleted"},
+		{"two records, log emptied and head deleted", "", func(t *testing.T, s *Store) {
+			for range 2 {
+				if _, err := s.Commit(newRecord(t)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			os.Truncate(filepath.Join(s.Dir, LogFile), 0)
+			os.Remove(filepath.Join(s.Dir, HeadFile))
+		}, "2 incident record(s) exist but the log is empty: it was emptied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &Store{Dir: t.TempDir(), Key: []byte(tt.key)}
+			tt.edit(t, s)
+			ps, n, err := s.Verify()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := firstFatal(ps)
+			if n != 0 || p == nil || !p.Truncated || !strings.Contains(p.Message, tt.want) {
+				t.Fatalf("want a TRUNCATED problem with %q, got %d %+v", tt.want, n, ps)
+			}
+			before, _ := os.ReadFile(filepath.Join(s.Dir, LogFile))
+			if _, err := s.Commit(newRecord(t)); err == nil || !strings.Contains(err.Error(), "run `driftgate incidents verify`") {
+				t.Errorf("commit over the deleted log's records: %v", err)
+			}
+			if after, _ := os.ReadFile(filepath.Join(s.Dir, LogFile)); string(after) != string(before) {
+				t.Errorf("a new chain was started: %q", after)
+			}
+		})
+	}
+	t.Run("one record without a postmortem is a gate killed before its commit", func(t *testing.T) {
+		t.Parallel()
+		s := &Store{Dir: t.TempDir(), Key: []byte("k1")}
+		b, _ := json.Marshal(newRecord(t))
+		os.WriteFile(filepath.Join(s.Dir, "dg-20261122T060000Z-aaaaaa.json"), b, 0o600)
+		if ps, n, err := s.Verify(); err != nil || n != 0 || fatalCount(ps) != 0 || len(ps) != 1 || !strings.Contains(ps[0].Message, "never committed") {
+			t.Fatalf("verify: %+v %d %v", ps, n, err)
+		}
+		if _, err := s.Commit(newRecord(t)); err != nil {
+			t.Fatal(err)
+		}
+		if ps, n, err := s.Verify(); err != nil || n != 1 || fatalCount(ps) != 0 {
+			t.Errorf("after the commit: %+v %d %v", ps, n, err)
+		}
+	})
+}
+
+// wantReseal is how every message about the key's state ends.
+const wantReseal = "if the key was set or rotated on purpose, run `driftgate incidents reseal` with it set, after `driftgate incidents verify` without the key passes"
+
+// TestKeyStateSaysReseal: a head unsigned, or signed with another key,
+// while a key is set fails verify and refuses a commit, and both messages
+// end with how to reseal when the key changed on purpose.
+func TestKeyStateSaysReseal(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, key string }{{"unsigned head", ""}, {"head signed with another key", "old"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := storeOf3(t, tt.key)
+			s.Key = []byte("new")
+			ps, _, err := s.Verify()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := firstFatal(ps); p == nil || !strings.HasSuffix(p.Message, wantReseal) {
+				t.Errorf("verify: want a fatal problem ending %q, got %+v", wantReseal, ps)
+			}
+			if _, err := s.Commit(newRecord(t)); err == nil || !strings.HasSuffix(err.Error(), wantReseal) {
+				t.Errorf("commit: want a refusal ending %q, got %v", wantReseal, err)
+			}
+		})
+	}
+}
+
+// TestHeadLagsByMoreThanOne: with a key, entries appended past the head by
+// more than the one a killed gate leaves are tampering, and no commit
+// blesses them; without a key they are a note.
+func TestHeadLagsByMoreThanOne(t *testing.T) {
+	t.Parallel()
+	s, _ := storeOf3(t, "k1")
+	if err := s.writeHead(headOf(t, s, 1, "k1")); err != nil {
+		t.Fatal(err)
+	}
+	ps, _, err := s.Verify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := firstFatal(ps); p == nil || p.Truncated || !strings.Contains(p.Message, "entries 2..3 were added after the head without it") {
+		t.Fatalf("verify: %+v", ps)
+	}
+	before, _ := os.ReadFile(filepath.Join(s.Dir, LogFile))
+	if _, err := s.Commit(newRecord(t)); err == nil || !strings.Contains(err.Error(), "does not match its head") {
+		t.Errorf("commit onto entries added without the head: %v", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(s.Dir, LogFile)); string(after) != string(before) {
+		t.Errorf("the log changed")
+	}
+	if _, err := s.Reseal(); err == nil {
+		t.Errorf("reseal blessed entries added without the head")
+	}
+	if ps, _, _ := (&Store{Dir: s.Dir}).Verify(); fatalCount(ps) != 0 {
+		t.Errorf("without a key: %+v", ps)
+	}
+}
+
+// TestLegacyRewriteCaughtByExpect: a log cut, rewritten in the format from
+// before heads and stripped of its head looks like a log from before the
+// upgrade, which is trusted on first use (a warning, even with a key); a
+// digest a hook received is then no entry of the log.
+func TestLegacyRewriteCaughtByExpect(t *testing.T) {
+	t.Parallel()
+	s, ids := storeOf3(t, "k1")
+	delivered, err := s.readHead()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := logLines(t, s)
+	prev := genesis
+	var legacy []string
+	for _, l := range lines[:2] {
+		var e Entry
+		json.Unmarshal([]byte(l), &e)
+		e.Format, e.Prev = 0, prev
+		e.Digest = entryDigest(0, e.Seq, e.Prev, e.Record)
+		prev = e.Digest
+		b, _ := json.Marshal(e)
+		legacy = append(legacy, string(b)+"\n")
+	}
+	writeLog(t, s, legacy...)
+	os.Remove(filepath.Join(s.Dir, ids[2]+".json"))
+	os.Remove(filepath.Join(s.Dir, HeadFile))
+	ps, _, err := s.Verify()
+	if err != nil || fatalCount(ps) != 0 || len(ps) != 1 || !ps[0].Warning || !strings.Contains(ps[0].Message, "--expect") {
+		t.Fatalf("verify: %+v %v", ps, err)
+	}
+	ps, err = s.Expect(delivered.Digest)
+	if err != nil || len(ps) != 1 || !ps[0].Truncated {
 		t.Errorf("expect: %+v %v", ps, err)
 	}
 }

@@ -177,9 +177,12 @@ func (s *Store) lock() (func(), error) {
 // and the next Commit repairs.
 //
 // Commit refuses to append to a log that does not match its head (cut
-// short, rewritten, or its head unsigned or signed with another key while
-// the store has a key): a record added there would make the rewind look
-// legitimate.
+// short, rewritten, entries added past the head while the store has a key,
+// or its head unsigned or signed with another key while the store has a
+// key): a record added there would make the rewind look legitimate. It
+// also refuses to start a new log beside records that were committed to
+// one that was deleted. A log written before heads were kept, with no head
+// file, gets its head (signed when the store has a key) on trust.
 //
 // It returns the new head, whose digest deliveries carry so that a copy of
 // it exists outside this directory.
@@ -198,7 +201,16 @@ func (s *Store) Commit(r *Record) (Head, error) {
 		return Head{}, herr
 	}
 	if p := firstFatal(s.checkHead(entries, head)); p != nil {
+		if p.signature {
+			// The message ends with what to do about the key.
+			return Head{}, fmt.Errorf("incident log %s does not match its head: %s", filepath.Join(s.Dir, LogFile), p.Message)
+		}
 		return Head{}, fmt.Errorf("incident log %s does not match its head: %s; run `driftgate incidents verify`", filepath.Join(s.Dir, LogFile), p.Message)
+	}
+	if len(entries) == 0 {
+		if p := s.checkRecordsWithoutLog(raw != nil, nil); p != nil {
+			return Head{}, fmt.Errorf("a new incident log is not started over the records of the old one: %s; run `driftgate incidents verify`", p.Message)
+		}
 	}
 	body, err := json.Marshal(r)
 	if err != nil {
@@ -464,15 +476,54 @@ func (s *Store) verify(signature bool) ([]Problem, []Entry, error) {
 			}
 		}
 	}
-	files, _ := filepath.Glob(filepath.Join(s.Dir, "dg-*.json"))
-	sort.Strings(files)
-	for _, f := range files {
-		id := strings.TrimSuffix(filepath.Base(f), ".json")
-		if !known[id] {
-			problems = append(problems, Problem{Message: fmt.Sprintf("record %s was written but never committed to the log (a gate stopped before finishing); it does not count as an incident", id)})
+	if len(entries) == 0 {
+		_, err := os.Lstat(filepath.Join(s.Dir, LogFile))
+		if p := s.checkRecordsWithoutLog(err == nil, known); p != nil {
+			return append(problems, *p), entries, nil
 		}
 	}
+	for _, id := range s.uncommitted(known) {
+		problems = append(problems, Problem{Message: fmt.Sprintf("record %s was written but never committed to the log (a gate stopped before finishing); it does not count as an incident", id)})
+	}
 	return problems, entries, nil
+}
+
+// uncommitted returns the ids of record files whose record is not in known.
+func (s *Store) uncommitted(known map[string]bool) []string {
+	files, _ := filepath.Glob(filepath.Join(s.Dir, "dg-*.json"))
+	sort.Strings(files)
+	var ids []string
+	for _, f := range files {
+		if id := strings.TrimSuffix(filepath.Base(f), ".json"); !known[id] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// checkRecordsWithoutLog reports record files left by a log that has no
+// entries (deleted, or emptied, along with its head) when they look
+// committed: more than one, or one whose postmortem exists (Override writes
+// it after the commit). A single record without one is what a gate killed
+// before its first commit leaves, and is only noted.
+func (s *Store) checkRecordsWithoutLog(logExists bool, known map[string]bool) *Problem {
+	ids := s.uncommitted(known)
+	committed := len(ids) > 1
+	for _, id := range ids {
+		if _, err := os.Lstat(filepath.Join(s.Dir, id+".md")); err == nil {
+			committed = true
+		}
+	}
+	if !committed {
+		return nil
+	}
+	state := "missing: the log was deleted"
+	if logExists {
+		state = "empty: it was emptied"
+	}
+	return &Problem{Fatal: true, Truncated: true, Message: fmt.Sprintf(
+		"%d incident record(s) exist but the log is %s (with its head), and its records with it as far as the log can tell; restore %s and %s, or move the folder aside (keeping it as evidence) to start a new log",
+		len(ids), state, LogFile, HeadFile)}
 }
 
 // Expect checks that each digest, as deliveries carried it (logDigest), is
@@ -507,18 +558,21 @@ func (s *Store) checkHead(entries []Entry, h *Head) []Problem {
 		switch {
 		case n == 0:
 			return nil
-		case entries[n-1].Format >= entryFormatHead:
+		case hasHeadFormat(entries):
 			return []Problem{{Fatal: true, Truncated: true, Message: fmt.Sprintf(
 				"%s is missing, but the log's entries were written with one: it was deleted, and the log may have been cut short with it; restore it, or move the folder aside (keeping it as evidence) to start a new log", headPath)}}
-		case len(s.Key) > 0:
-			// With a key, a missing head is the one state someone without
-			// the key could forge (rewrite the chain the old way, delete the
-			// head), so it is not let through on trust.
-			return []Problem{{Fatal: true, Truncated: true, signature: true, Message: fmt.Sprintf(
-				"%s is missing and a key is set (DRIFTGATE_DIGEST_KEY): if this log was written before driftgate kept a head, check it and run `driftgate incidents reseal` to write a signed one; otherwise it was deleted, and the log may have been cut short with it", headPath)}}
+		}
+		// Every entry is from before heads: the log is trusted on first
+		// use, with or without a key, so that the first override after an
+		// upgrade is not refused. Someone without the key could forge this
+		// state (rewrite the chain the old way, delete the head); the
+		// digests hooks received (verify --expect) show that.
+		signed := ""
+		if len(s.Key) > 0 {
+			signed = ", signed with DRIFTGATE_DIGEST_KEY"
 		}
 		return []Problem{{Warning: true, Message: fmt.Sprintf(
-			"%s is missing: this log was written before driftgate kept a head, so a removed last entry cannot be detected; the next override writes the head (or run `driftgate incidents reseal`)", headPath)}}
+			"%s is missing: this log was written before driftgate kept a head (no entry has one), so a removed last entry cannot be detected; the next override writes it%s (or run `driftgate incidents reseal`); if this log had a head before, check it against the logDigest hooks received with `driftgate incidents verify --expect`", headPath, signed)}}
 	}
 	var problems []Problem
 	switch {
@@ -530,6 +584,12 @@ func (s *Store) checkHead(entries []Entry, h *Head) []Problem {
 	case h.Seq > 0 && entries[h.Seq-1].Digest != h.Digest:
 		return []Problem{{Fatal: true, Truncated: true, Message: fmt.Sprintf(
 			"entry %d is not the entry the head vouches for (digest %s, head says %s): the log was rewound and rewritten from there", h.Seq, entries[h.Seq-1].Digest, h.Digest)}}
+	case h.Seq < n-1 && len(s.Key) > 0:
+		// A gate killed between the log and the head leaves one entry
+		// behind, and the next commit moves the head on: more than one is
+		// someone without the key appending to the log.
+		return []Problem{{Fatal: true, Message: fmt.Sprintf(
+			"entries %d..%d were added after the head without it (entry %d): a gate stopped between the log and the head leaves one entry behind, never more, so they were appended by someone without the key (DRIFTGATE_DIGEST_KEY)", h.Seq+1, n, h.Seq)}}
 	case h.Seq < n:
 		problems = append(problems, Problem{Message: fmt.Sprintf(
 			"%s after the head (entry %d): a gate was stopped between committing and writing the head; the next override moves the head on", entryRange(h.Seq+1, n, "comes", "come"), h.Seq)})
@@ -543,13 +603,29 @@ func (s *Store) checkHead(entries []Entry, h *Head) []Problem {
 			"the head is signed (key id %s), but no key is set here, so its signature was not checked: set DRIFTGATE_DIGEST_KEY to check it", h.KeyID)})
 	case len(s.Key) == 0:
 	case h.Signature == "":
-		sigProblem("the head is not signed, but a key is set (DRIFTGATE_DIGEST_KEY): it was rewritten by someone without the key, or the key was set after the last override; if so, check the log and run `driftgate incidents reseal`")
+		sigProblem("the head is not signed, but a key is set (DRIFTGATE_DIGEST_KEY): it was rewritten by someone without the key, or the key was set after the last override; %s", resealAdvice)
 	case h.KeyID != s.keyID():
-		sigProblem("the head is signed with key id %s, but the key set here has id %s: the key changed, or the head was forged; if the key was rotated, check the log and run `driftgate incidents reseal`", h.KeyID, s.keyID())
+		sigProblem("the head is signed with key id %s, but the key set here has id %s: the key changed, or the head was forged; %s", h.KeyID, s.keyID(), resealAdvice)
 	case !hmac.Equal([]byte(h.Signature), []byte(s.headSignature(*h))):
 		sigProblem("the head's signature does not match its content: the head was edited")
 	}
 	return problems
+}
+
+// resealAdvice ends every problem caused by the key's state. Reseal, run
+// with the key, re-signs the head of a log that passes every check but the
+// signature's; verify without the key runs those checks.
+const resealAdvice = "if the key was set or rotated on purpose, run `driftgate incidents reseal` with it set, after `driftgate incidents verify` without the key passes"
+
+// hasHeadFormat reports whether any entry was written by a driftgate that
+// keeps a head.
+func hasHeadFormat(entries []Entry) bool {
+	for _, e := range entries {
+		if e.Format >= entryFormatHead {
+			return true
+		}
+	}
+	return false
 }
 
 // entryRange names entries a to b with the verb agreeing: "entry 3 was",
