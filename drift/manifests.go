@@ -17,6 +17,7 @@ import (
 	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 
+	"github.com/driftgate/driftgate/internal/regularfile"
 	"github.com/driftgate/driftgate/internal/yamlx"
 )
 
@@ -92,7 +93,7 @@ func manifestFiles(path string) ([]string, []SkippedFile, error) {
 	}
 	if !info.IsDir() {
 		if !info.Mode().IsRegular() {
-			return nil, nil, notRegularError(path, info.Mode())
+			return nil, nil, regularfile.Refusal(path, info.Mode(), sideHint)
 		}
 		return []string{path}, nil, nil
 	}
@@ -171,7 +172,7 @@ func (w *manifestWalk) dir(path, real string, ancestors []string) error {
 				w.skip(p, SkipNotRegular)
 			}
 		case !mode.IsRegular():
-			return notRegularError(p, mode)
+			return regularfile.Refusal(p, mode, sideHint)
 		default:
 			if first, ok := w.seen[r]; ok {
 				w.skipped = append(w.skipped, SkippedFile{Path: p, Reason: SkipSeen, Detail: "read as " + first})
@@ -240,7 +241,7 @@ func SkippedNotes(path string, skipped []SkippedFile) []string {
 }
 
 func readManifestFile(path string) ([]Manifest, error) {
-	data, err := readRegularFile(path)
+	data, err := regularfile.ReadFile(path, sideHint)
 	if err != nil {
 		var ie *InputError
 		if errors.As(err, &ie) {
@@ -431,7 +432,7 @@ func expandList(obj map[string]any) ([]map[string]any, bool, error) {
 // rereads the file: positions of list items are needed only for errors, and
 // keeping them for every item of a large dump would cost a second parse.
 func listItemLine(file string, docLine, item int) int {
-	data, err := readRegularFile(file)
+	data, err := regularfile.ReadFile(file, sideHint)
 	if err != nil {
 		return docLine
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/driftgate/driftgate/internal/atomicfile"
+	"github.com/driftgate/driftgate/internal/regularfile"
 )
 
 // ErrCorruptSnapshot is wrapped by Load's error when a file is truncated, is
@@ -87,7 +88,7 @@ func LoadSnapshotWith(path string, opts LoadOptions) (*Snapshot, error) {
 	if limit <= 0 {
 		limit = DefaultMaxSnapshotSize
 	}
-	f, info, err := openRegular(path)
+	f, info, err := regularfile.Open(path, sideHint)
 	if err != nil {
 		var ie *InputError
 		if errors.As(err, &ie) {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/driftgate/driftgate/internal/regularfile"
 )
 
 // Source kinds: where one side of a comparison comes from.
@@ -26,6 +28,10 @@ type Source struct {
 	// Path is the snapshot file or manifest file or folder.
 	Path string
 }
+
+// sideHint is what to do about a side's file (a manifest or a snapshot)
+// that is not a regular file (see internal/regularfile).
+const sideHint = "write the manifests or the snapshot to a file and give that file"
 
 func (s Source) String() string {
 	if s.Kind == SourceKindContext {
@@ -57,7 +63,7 @@ func ParseSource(arg string) (Source, error) {
 	}
 	// Only a regular file is opened: a FIFO would block, a device
 	// (a link to /dev/zero, say) never ends.
-	f, _, err := openRegular(arg)
+	f, _, err := regularfile.Open(arg, sideHint)
 	if err != nil {
 		return Source{}, err
 	}

@@ -1,8 +1,8 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/internal/regularfile"
 	"github.com/driftgate/driftgate/internal/yamlx"
 )
 
@@ -135,8 +136,12 @@ func (w *Waiver) Where() string { return fmt.Sprintf("%s:%d", w.file, w.line) }
 
 // LoadFile reads and validates a rule set.
 func LoadFile(file string) (*RuleSet, error) {
-	data, err := os.ReadFile(file)
+	data, err := regularfile.ReadFile(file, "write the rule set to a file and give that file")
 	if err != nil {
+		var ie *drift.InputError
+		if errors.As(err, &ie) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("reading rules: %w", err)
 	}
 	return Parse(file, data)

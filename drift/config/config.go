@@ -17,6 +17,7 @@ import (
 
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/incident"
+	"github.com/driftgate/driftgate/internal/regularfile"
 	"github.com/driftgate/driftgate/internal/yamlx"
 	"go.yaml.in/yaml/v3"
 )
@@ -147,8 +148,12 @@ func Find(path string) (*Config, error) {
 // Load reads a config file, expands ${VAR} from the environment, and
 // resolves relative paths against the file's directory.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := regularfile.ReadFile(path, "write the config to a file and give that file")
 	if err != nil {
+		var ie *drift.InputError
+		if errors.As(err, &ie) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
 	return Parse(path, data)

@@ -442,7 +442,8 @@ func (d *Deliverer) Outbox() ([]OutboxEntry, error) {
 	}
 	var out []OutboxEntry
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		// A store file: no symlink followed, regular files only.
+		b, err := readFile(f)
 		if err != nil {
 			return nil, err
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/internal/atomicfile"
+	"github.com/driftgate/driftgate/internal/regularfile"
 )
 
 // LogFile is the hash-chained log of committed records, one JSON entry a line.
@@ -132,7 +133,7 @@ func openNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+			err = regularfile.Refusal(path, fi.Mode(), "remove it: driftgate writes only regular files in the incident store")
 		}
 		return nil, err
 	}

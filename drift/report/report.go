@@ -9,6 +9,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/internal/atomicfile"
+	"github.com/driftgate/driftgate/internal/regularfile"
 )
 
 // Schema versions the report JSON; each pair's result is a diff/v1 result.
@@ -257,8 +259,12 @@ func (h History) Load() ([]*Report, error) {
 	sort.Strings(files)
 	var out []*Report
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := regularfile.ReadFile(f, "remove it from the report history folder")
 		if err != nil {
+			var ie *drift.InputError
+			if errors.As(err, &ie) {
+				return nil, fmt.Errorf("report history %w", err)
+			}
 			return nil, fmt.Errorf("reading report history: %w", err)
 		}
 		var r Report

@@ -1,0 +1,53 @@
+//go:build unix
+
+package regularfiletest
+
+import (
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Timeout bounds how long Refused waits for the reader: a refusal takes
+// no time, reading a FIFO blocks for good and /dev/zero never ends.
+const Timeout = 10 * time.Second
+
+// FIFO makes a named pipe at path, or skips the test where it cannot.
+func FIFO(t testing.TB, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+}
+
+// LinkToDevZero makes path a symlink to /dev/zero, or skips the test where
+// there is no /dev/zero or no symlinks.
+func LinkToDevZero(t testing.TB, path string) {
+	t.Helper()
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero here")
+	}
+	if err := os.Symlink("/dev/zero", path); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+}
+
+// Refused runs read, which reads path, and fails the test unless it
+// returns within Timeout an error naming path and containing want (such as
+// "is a named pipe (FIFO), not a regular file").
+func Refused(t testing.TB, path, want string, read func() error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- read() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(Timeout):
+		t.Fatalf("still reading %s after %v", path, Timeout)
+	}
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("want a refusal of %s (%q), got %v", path, want, err)
+	}
+}
