@@ -376,29 +376,24 @@ func (n redactor) digestLeaves(v any) (any, bool) {
 		}
 		return c.result()
 	case []any:
-		var out []any
-		for i, item := range t {
-			var d any
-			changed := false
-			if m, ok := item.(map[string]any); ok {
-				if val, ok := m["value"]; ok {
-					if dv, ch := n.digestLeaves(val); ch {
-						mc := n.cow(m)
-						mc.set("value", dv)
-						d, changed = mc.m, true
-					}
-				}
-			} else {
-				d, changed = n.digestLeaves(item)
+		out, changed := n.mapList(t, func(item any) (any, bool) {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return n.digestLeaves(item)
 			}
-			if changed {
-				if out == nil {
-					out = n.cloneList(t)
-				}
-				out[i] = d
+			val, ok := m["value"]
+			if !ok {
+				return item, false
 			}
-		}
-		if out != nil {
+			dv, ch := n.digestLeaves(val)
+			if !ch {
+				return item, false
+			}
+			mc := n.cow(m)
+			mc.set("value", dv)
+			return mc.m, true
+		})
+		if changed {
 			return out, true
 		}
 		return v, false
@@ -545,16 +540,7 @@ func (n redactor) redactTree(v any) (any, bool) {
 		}
 		return c.result()
 	case []any:
-		var out []any
-		for i, child := range t {
-			if nv, changed := n.redactTree(child); changed {
-				if out == nil {
-					out = n.cloneList(t)
-				}
-				out[i] = nv
-			}
-		}
-		if out != nil {
+		if out, changed := n.mapList(t, n.redactTree); changed {
 			return out, true
 		}
 		return v, false
@@ -569,35 +555,42 @@ func (n redactor) redactTree(v any) (any, bool) {
 // redactEnvList digests the values of secret-looking variables, strings
 // or not, and redacts URLs in the others.
 func (n redactor) redactEnvList(list []any) ([]any, bool) {
-	var out []any
-	for i, e := range list {
+	return n.mapList(list, func(e any) (any, bool) {
 		m, ok := e.(map[string]any)
 		if !ok {
-			continue
+			return e, false
 		}
-		var nv any
-		changed := false
 		name, _ := m["name"].(string)
 		val, hasValue := m["value"]
 		if str, ok := val.(string); ok && urlEnvName(name) && strings.Contains(str, "://") {
 			// A connection URL differs between dev and prod by its host,
 			// which a mapping's substitutions pair: only its userinfo is
 			// secret (redactTree digests it), the rest stays comparable.
-			nv, changed = n.redactTree(m)
-		} else if hasValue && looksSecret(name) {
-			if d, ok := n.digestScalar(val); ok && d != val {
-				c := n.cow(m)
-				c.set("value", d)
-				nv, changed = c.result()
-			}
-		} else {
-			nv, changed = n.redactTree(m)
+			return n.redactTree(m)
 		}
-		if changed {
+		if !hasValue || !looksSecret(name) {
+			return n.redactTree(m)
+		}
+		d, ok := n.digestScalar(val)
+		if !ok || d == val {
+			return e, false
+		}
+		c := n.cow(m)
+		c.set("value", d)
+		return c.result()
+	})
+}
+
+// mapList applies f to every item of list, copying the list (as the
+// redactor's mode says) only when f changes an item.
+func (n redactor) mapList(list []any, f func(any) (any, bool)) ([]any, bool) {
+	var out []any
+	for i, item := range list {
+		if v, changed := f(item); changed {
 			if out == nil {
 				out = n.cloneList(list)
 			}
-			out[i] = nv
+			out[i] = v
 		}
 	}
 	if out != nil {
