@@ -160,3 +160,13 @@ func TestDeliverTextToSlackIsInert(t *testing.T) {
 		t.Errorf("Slack text holds a raw '<': %s", slack["text"])
 	}
 }
+
+// TestEventNoteEscapesHostileInput: the Kubernetes Event's note reaches
+// terminals through kubectl get events and describe.
+func TestEventNoteEscapesHostileInput(t *testing.T) {
+	t.Parallel()
+	for _, h := range hostile {
+		ev := EventFor(hostileRecord(h))
+		assertNoControl(t, "event note", ev.Note)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
 // KubeEvents returns an EventSink that creates an events.k8s.io/v1 Event in
@@ -74,6 +76,8 @@ func EventFor(r *Record) *eventsv1.Event {
 		Reason:              "GateOverridden",
 		Type:                corev1.EventTypeWarning,
 		Regarding:           regarding,
-		Note:                truncate(r.SummaryLine(), 1000),
+		// kubectl get events and describe print it to terminals: the
+		// reason and names in it are the overrider's and the clusters' text.
+		Note: truncate(textsafe.Line(r.SummaryLine()), 1000),
 	}
 }
