@@ -14,23 +14,8 @@ import (
 // FIFO blocks until a writer comes, /dev/zero never ends.
 func TestLoadRefusesFIFOsAndDevices(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		make func(t testing.TB, path string)
-		want string
-	}{
-		{"fifo", regularfiletest.FIFO, "is a named pipe (FIFO), not a regular file; driftgate reads only regular files"},
-		{"link to /dev/zero", regularfiletest.LinkToDevZero, "is a device, not a regular file; driftgate reads only regular files"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			path := filepath.Join(t.TempDir(), DefaultFile)
-			tt.make(t, path)
-			regularfiletest.Refused(t, path, path+": "+tt.want, func() error {
-				_, err := Find(path)
-				return err
-			})
-		})
-	}
+	regularfiletest.EachRefused(t, func(t *testing.T) string { return filepath.Join(t.TempDir(), DefaultFile) }, func(path string) error {
+		_, err := Find(path)
+		return err
+	})
 }

@@ -51,3 +51,32 @@ func Refused(t testing.TB, path, want string, read func() error) {
 		t.Fatalf("want a refusal of %s (%q), got %v", path, want, err)
 	}
 }
+
+// Case is a special file to plant and the start of the refusal
+// regularfile gives for it.
+type Case struct {
+	Name string
+	Make func(t testing.TB, path string)
+	Want string
+}
+
+// Cases are a FIFO and a symlink to /dev/zero, the two special files a
+// careless or hostile input names most often.
+var Cases = []Case{
+	{"fifo", FIFO, "is a named pipe (FIFO), not a regular file; driftgate reads only regular files"},
+	{"link to /dev/zero", LinkToDevZero, "is a device, not a regular file; driftgate reads only regular files"},
+}
+
+// EachRefused plants each of Cases, in a parallel subtest, at the path
+// place gives, and checks that read refuses it with "path: " and its Want.
+func EachRefused(t *testing.T, place func(t *testing.T) string, read func(path string) error) {
+	t.Helper()
+	for _, c := range Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			path := place(t)
+			c.Make(t, path)
+			Refused(t, path, path+": "+c.Want, func() error { return read(path) })
+		})
+	}
+}
