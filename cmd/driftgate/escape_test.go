@@ -4,7 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode"
+
+	"github.com/driftgate/driftgate/internal/textsafe/textsafetest"
 )
 
 // hostileText holds a workflow command after a newline and at an indent, a
@@ -12,32 +13,15 @@ import (
 // override: what a cluster, a file name or an override can carry.
 const hostileText = "x\n::add-mask::secret\n   ::error title=Deploy approved::x ##[add-mask]s \x1b]52;c;ZXZpbA==\x07 \u009b31m \u202eevil"
 
-// assertTerminalSafe fails when out holds a raw control or format character
-// other than a newline, or a line the GitHub Actions runner would run.
-func assertTerminalSafe(t *testing.T, what, out string) {
-	t.Helper()
-	for _, r := range out {
-		if r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) {
-			t.Errorf("%s: raw %U in:\n%s", what, r, out)
-			break
-		}
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "::") || strings.Contains(line, "##[") {
-			t.Errorf("%s: workflow command: %q", what, line)
-		}
-	}
-}
-
 // TestErrorMessageEscapesInput gives a path that does not exist and holds
-// hostile text: the error on stderr quotes it, escaped.
+// textsafetest.Hostile text: the error on stderr quotes it, escaped.
 func TestErrorMessageEscapesInput(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), hostileText)
 	r := runCLI(t, "diff", missing, missing)
 	if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "no such snapshot, manifest file or folder") {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
-	assertTerminalSafe(t, "stderr", r.stderr)
+	textsafetest.AssertTerminalSafe(t, "stderr", r.stderr)
 }
 
 // TestOverrideNotesEscapeInput: the override's notes on stderr name the
@@ -48,29 +32,29 @@ func TestOverrideNotesEscapeInput(t *testing.T) {
 	if r.code != exitBlocked || !strings.Contains(r.stderr, "not in override.allowedBy") {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
-	assertTerminalSafe(t, "stderr", r.stderr)
+	textsafetest.AssertTerminalSafe(t, "stderr", r.stderr)
 }
 
 // TestIncidentsShowEscapesInput records an override whose reason is
-// hostile and shows it with `incidents show` and `incidents list`.
+// textsafetest.Hostile and shows it with `incidents show` and `incidents list`.
 func TestIncidentsShowEscapesInput(t *testing.T) {
 	e := newGateEnv(t, "")
 	r := e.gate(t, "--override", goodReason+" "+hostileText, "--ticket", "INC-1", "--override-by", "alice")
 	if r.code != exitPass {
 		t.Fatalf("override: exit %d\n%s", r.code, r.stderr)
 	}
-	assertTerminalSafe(t, "gate stderr", r.stderr)
+	textsafetest.AssertTerminalSafe(t, "gate stderr", r.stderr)
 	id := e.records(t)[0].ID
 	show := runCLI(t, "incidents", "show", id, "--config", e.config)
 	if show.code != 0 || !strings.Contains(show.stdout, "ZXZpbA==") {
 		t.Fatalf("incidents show: exit %d\n%s%s", show.code, show.stdout, show.stderr)
 	}
-	assertTerminalSafe(t, "incidents show", show.stdout)
+	textsafetest.AssertTerminalSafe(t, "incidents show", show.stdout)
 	list := runCLI(t, "incidents", "list", "--config", e.config)
 	if list.code != 0 {
 		t.Fatalf("incidents list: exit %d\n%s", list.code, list.stderr)
 	}
-	assertTerminalSafe(t, "incidents list", list.stdout)
+	textsafetest.AssertTerminalSafe(t, "incidents list", list.stdout)
 }
 
 // TestSnapshotNotesEscapeFileNames: a file skipped in a manifest folder is
@@ -84,5 +68,5 @@ func TestSnapshotNotesEscapeFileNames(t *testing.T) {
 	if r.code != exitPass || !strings.Contains(r.stderr, "driftgate: note: ") {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
-	assertTerminalSafe(t, "stderr", r.stderr)
+	textsafetest.AssertTerminalSafe(t, "stderr", r.stderr)
 }

@@ -11,26 +11,9 @@ import (
 	"unicode"
 
 	"github.com/driftgate/driftgate/drift"
-)
 
-// hostile are values an override (reason, ticket, name), the CI
-// environment or the clusters (findings) carry into the postmortem and the
-// Slack message.
-var hostile = []string{
-	"ok\n::add-mask::secret",
-	"   ::error title=Deploy approved::x",
-	"x ##[add-mask]secret",
-	"\x1b]52;c;ZXZpbA==\x07",
-	"\u009b31m",
-	"\u202eevil",
-	"[click](https://evil)",
-	"![x](https://evil/x.png)",
-	"<https://evil>",
-	"<img src=x onerror=alert(1)>",
-	"@acme/sre",
-	"<!channel>",
-	"<https://evil|Approved by SRE>",
-}
+	"github.com/driftgate/driftgate/internal/textsafe/textsafetest"
+)
 
 // hostileRecord puts s into every string of a record that people read.
 func hostileRecord(s string) *Record {
@@ -42,53 +25,17 @@ func hostileRecord(s string) *Record {
 		Reason: s + "\nsecond line " + s, Ticket: s, Findings: []drift.Finding{f, f}, Dev: side, Prod: side}
 }
 
-// prose is md without its code spans and backslash-escaped characters:
-// the text GitHub would scan for links, HTML and mentions.
-func prose(md string) string {
-	var b strings.Builder
-	for i := 0; i < len(md); i++ {
-		switch md[i] {
-		case '\\':
-			i++
-		case '`':
-			n := 0
-			for i+n < len(md) && md[i+n] == '`' {
-				n++
-			}
-			end := strings.Index(md[i+n:], md[i:i+n])
-			if end < 0 {
-				i += n - 1
-				continue
-			}
-			i += n + end + n - 1
-		default:
-			b.WriteByte(md[i])
-		}
-	}
-	return b.String()
-}
-
-func assertNoControl(t *testing.T, what, s string) {
-	t.Helper()
-	for _, r := range s {
-		if r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r)) {
-			t.Errorf("%s: raw %U in:\n%s", what, r, s)
-			return
-		}
-	}
-}
-
 func TestPostmortemEscapesHostileInput(t *testing.T) {
 	t.Parallel()
-	for _, s := range hostile {
+	for _, s := range textsafetest.Hostile {
 		md := Postmortem(hostileRecord(s))
-		p := prose(md)
+		p := textsafetest.Prose(md)
 		for _, bad := range []string{"](", "<img", "<https://evil", "<!channel", "@acme"} {
 			if strings.Contains(p, bad) {
 				t.Errorf("%q: postmortem prose holds %q:\n%s", s, bad, md)
 			}
 		}
-		assertNoControl(t, "postmortem", md)
+		textsafetest.AssertNoControl(t, "postmortem", md)
 		for _, line := range strings.Split(md, "\n") {
 			if strings.HasPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "::") || strings.Contains(line, "##[") {
 				t.Errorf("%q: workflow command in postmortem: %q", s, line)
@@ -112,7 +59,7 @@ func TestPostmortemPipelineLink(t *testing.T) {
 
 func TestSlackTextEscapesHostileInput(t *testing.T) {
 	t.Parallel()
-	for _, s := range hostile {
+	for _, s := range textsafetest.Hostile {
 		text := slackText(hostileRecord(s))
 		// In mrkdwn, < starts every link, mention and broadcast; the only
 		// one driftgate writes is the pipeline link, whose URL must not
@@ -126,7 +73,7 @@ func TestSlackTextEscapesHostileInput(t *testing.T) {
 				t.Errorf("%q: Slack text holds a raw '<': %q", s, line)
 			}
 		}
-		assertNoControl(t, "slack", text)
+		textsafetest.AssertNoControl(t, "slack", text)
 	}
 	r := hostileRecord("x")
 	r.Who.PipelineURL = "https://github.com/acme/shop/actions/runs/42"
@@ -165,8 +112,8 @@ func TestDeliverTextToSlackIsInert(t *testing.T) {
 // terminals through kubectl get events and describe.
 func TestEventNoteEscapesHostileInput(t *testing.T) {
 	t.Parallel()
-	for _, h := range hostile {
+	for _, h := range textsafetest.Hostile {
 		ev := EventFor(hostileRecord(h))
-		assertNoControl(t, "event note", ev.Note)
+		textsafetest.AssertNoControl(t, "event note", ev.Note)
 	}
 }

@@ -4,35 +4,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 
 	"github.com/fatih/color"
 
 	"github.com/driftgate/driftgate/drift"
-)
 
-// hostile are values a cluster or manifest can carry into any field:
-// GitHub Actions workflow commands at any indent and after a newline,
-// terminal escapes (clear screen, OSC 52 clipboard write, a C1 CSI), a
-// bidi override, and Markdown and Slack links, images, HTML and mentions.
-var hostile = []string{
-	"web\n::add-mask::secret",
-	"   ::error title=Deploy approved::x",
-	"::stop-commands::tok",
-	"x ##[add-mask]secret",
-	"\x1b[2J",
-	"\x1b]52;c;ZXZpbA==\x07",
-	"\u009b31m",
-	"\u202eevil",
-	"a\r::warning::b",
-	"[click](https://evil)",
-	"![x](https://evil/x.png)",
-	"<https://evil>",
-	"<img src=x onerror=alert(1)>",
-	"@acme/sre",
-	"<!channel>",
-	"<https://evil|Approved by SRE>",
-}
+	"github.com/driftgate/driftgate/internal/textsafe/textsafetest"
+)
 
 // hostileResult puts s into every string field a renderer prints.
 func hostileResult(s string) *drift.Result {
@@ -61,32 +39,11 @@ func hostileResult(s string) *drift.Result {
 	return res
 }
 
-// assertTerminalSafe fails when out holds a raw control or format character
-// other than a newline, or a line the GitHub Actions runner would run as a
-// workflow command ("::cmd::" after any blanks, or "##[cmd]" anywhere).
-func assertTerminalSafe(t *testing.T, what, out string) {
-	t.Helper()
-	for _, r := range out {
-		if r != '\n' && (unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)) {
-			t.Errorf("%s: raw %U in output:\n%s", what, r, out)
-			return
-		}
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "::") {
-			t.Errorf("%s: line runs as a workflow command: %q", what, line)
-		}
-	}
-	if strings.Contains(out, "##[") {
-		t.Errorf("%s: ##[ command in output:\n%s", what, out)
-	}
-}
-
 func TestTextEscapesHostileInput(t *testing.T) {
 	color.NoColor = true
-	for _, s := range hostile {
+	for _, s := range textsafetest.Hostile {
 		t.Run(s, func(t *testing.T) {
-			assertTerminalSafe(t, "text", string(render(t, Text, hostileResult(s))))
+			textsafetest.AssertTerminalSafe(t, "text", string(render(t, Text, hostileResult(s))))
 		})
 	}
 }
@@ -105,40 +62,12 @@ func TestTextKeepsItsColour(t *testing.T) {
 	}
 }
 
-// prose is md without its code spans and backslash-escaped characters:
-// the text GitHub would scan for links, HTML and mentions.
-func prose(md string) string {
-	var b strings.Builder
-	for i := 0; i < len(md); i++ {
-		switch md[i] {
-		case '\\':
-			i++
-		case '`':
-			n := 0
-			for i+n < len(md) && md[i+n] == '`' {
-				n++
-			}
-			fence := md[i : i+n]
-			end := strings.Index(md[i+n:], fence)
-			if end < 0 {
-				b.WriteString(fence)
-				i += n - 1
-				continue
-			}
-			i += n + end + n - 1
-		default:
-			b.WriteByte(md[i])
-		}
-	}
-	return b.String()
-}
-
 // assertMarkdownInert fails when md's prose holds a link, an image, an
 // autolink, raw HTML other than driftgate's own <details>, or a mention,
 // or when a table row has more cells than its header.
 func assertMarkdownInert(t *testing.T, md string) {
 	t.Helper()
-	p := strings.NewReplacer("<details>", "", "</details>", "", "<summary>", "", "</summary>", "").Replace(prose(md))
+	p := strings.NewReplacer("<details>", "", "</details>", "", "<summary>", "", "</summary>", "").Replace(textsafetest.Prose(md))
 	for _, bad := range []string{"](", "<", "@acme", "&lt;!channel", "javascript:"} {
 		if strings.Contains(p, bad) {
 			t.Errorf("markdown prose holds %q:\n%s", bad, md)
@@ -160,11 +89,11 @@ func assertMarkdownInert(t *testing.T, md string) {
 }
 
 func TestMarkdownEscapesHostileInput(t *testing.T) {
-	for _, s := range hostile {
+	for _, s := range textsafetest.Hostile {
 		t.Run(s, func(t *testing.T) {
 			md := string(render(t, Markdown, hostileResult(s)))
 			assertMarkdownInert(t, md)
-			assertTerminalSafe(t, "markdown", md)
+			textsafetest.AssertTerminalSafe(t, "markdown", md)
 		})
 	}
 }
@@ -174,7 +103,7 @@ func TestMarkdownEscapesHostileInput(t *testing.T) {
 // output holds a raw control character or a workflow command line, and the
 // Markdown no live link, HTML or mention.
 func FuzzRender(f *testing.F) {
-	for _, s := range hostile {
+	for _, s := range textsafetest.Hostile {
 		f.Add(s, s, s, s, s, s)
 	}
 	f.Add("shop", "web", "workload-spec", "image differs", "nginx:1", "note")
@@ -201,9 +130,9 @@ func FuzzRender(f *testing.F) {
 		}
 		res.Finish()
 		text := string(render(t, Text, res))
-		assertTerminalSafe(t, "text", text)
+		textsafetest.AssertTerminalSafe(t, "text", text)
 		md := string(render(t, Markdown, res))
-		assertTerminalSafe(t, "markdown", md)
+		textsafetest.AssertTerminalSafe(t, "markdown", md)
 		assertMarkdownInert(t, md)
 	})
 }

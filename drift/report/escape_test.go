@@ -9,26 +9,9 @@ import (
 
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/incident"
-)
 
-// hostile are values a cluster, a waiver file or an override can carry into
-// the report: workflow commands, terminal escapes, and Markdown and Slack
-// links, images, HTML and mentions.
-var hostile = []string{
-	"web\n::add-mask::secret",
-	"   ::error title=Deploy approved::x",
-	"x ##[add-mask]secret",
-	"\x1b]52;c;ZXZpbA==\x07",
-	"\u009b31m",
-	"\u202eevil",
-	"[click](https://evil)",
-	"![x](https://evil/x.png)",
-	"<https://evil>",
-	"<img src=x onerror=alert(1)>",
-	"@acme/sre",
-	"<!channel>",
-	"<https://evil|Approved by SRE>",
-}
+	"github.com/driftgate/driftgate/internal/textsafe/textsafetest"
+)
 
 // hostileReport puts s into every string the report shows: pair names and
 // errors, a new and a resolved finding, a waiver and an incident.
@@ -50,42 +33,16 @@ func hostileReport(s string) *Report {
 	}, []*Report{prev})
 }
 
-// prose is md without its code spans and backslash-escaped characters:
-// the text GitHub and Slack would scan for links, HTML and mentions.
-func prose(md string) string {
-	var b strings.Builder
-	for i := 0; i < len(md); i++ {
-		switch md[i] {
-		case '\\':
-			i++
-		case '`':
-			n := 0
-			for i+n < len(md) && md[i+n] == '`' {
-				n++
-			}
-			end := strings.Index(md[i+n:], md[i:i+n])
-			if end < 0 {
-				i += n - 1
-				continue
-			}
-			i += n + end + n - 1
-		default:
-			b.WriteByte(md[i])
-		}
-	}
-	return b.String()
-}
-
 func TestMarkdownEscapesHostileInput(t *testing.T) {
 	t.Parallel()
-	for _, s := range hostile {
+	for _, s := range textsafetest.Hostile {
 		var b bytes.Buffer
 		if err := hostileReport(s).Markdown(&b); err != nil {
 			t.Fatal(err)
 		}
 		md := b.String()
 		for _, bad := range []string{"](", "<", "@acme"} {
-			if strings.Contains(prose(md), bad) {
+			if strings.Contains(textsafetest.Prose(md), bad) {
 				t.Errorf("%q: report.md prose holds %q:\n%s", s, bad, md)
 			}
 		}
@@ -106,11 +63,11 @@ func TestMarkdownEscapesHostileInput(t *testing.T) {
 	}
 }
 
-// TestHTMLEscapesHostileInput checks html/template keeps every hostile
+// TestHTMLEscapesHostileInput checks html/template keeps every textsafetest.Hostile
 // value text: no element, attribute or URL from the input survives.
 func TestHTMLEscapesHostileInput(t *testing.T) {
 	t.Parallel()
-	for _, s := range hostile {
+	for _, s := range textsafetest.Hostile {
 		var b bytes.Buffer
 		if err := hostileReport(s).HTML(&b); err != nil {
 			t.Fatal(err)
