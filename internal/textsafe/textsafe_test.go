@@ -8,32 +8,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/driftgate/driftgate/internal/textsafe/textsafetest"
 )
 
-// Hostile is the corpus every renderer's test feeds in: workflow commands
-// at any indent and after a newline, terminal escapes (clear screen, OSC 52
-// clipboard write, a C1 CSI), a bidi override, and Markdown and Slack
-// links, images, HTML and mentions.
-var hostile = []string{
-	"web\n::add-mask::secret",
-	"   ::error title=Deploy approved::x",
-	"::stop-commands::tok",
-	"x ##[add-mask]secret",
-	"\x1b[2J",
-	"\x1b]52;c;ZXZpbA==\x07",
-	"\u009b31m",
-	"\u202eevil",
-	"a\r::warning::b",
-	"\u00a0\u3000::notice::x",
-	"[click](https://evil)",
-	"![x](https://evil/x.png)",
-	"<https://evil>",
-	"<img src=x onerror=alert(1)>",
-	"@acme/sre",
-	"<!channel>",
-	"<https://evil|Approved by SRE>",
-	"bad \xff utf-8",
-}
+// hostile is the corpus every renderer's test feeds in.
+var hostile = textsafetest.Hostile
 
 func TestLine(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{

@@ -11,9 +11,9 @@ import (
 
 // Hostile are values a cluster, a manifest or an override can carry into
 // any field: GitHub Actions workflow commands at any indent and after a
-// newline or carriage return, terminal escapes (clear screen, OSC 52
+// newline, carriage return or Unicode blanks, terminal escapes (clear screen, OSC 52
 // clipboard write, a C1 CSI), a bidi override, and Markdown and Slack
-// links, images, HTML and mentions.
+// links, images, HTML and mentions, and a byte that is not UTF-8.
 var Hostile = []string{
 	"web\n::add-mask::secret",
 	"   ::error title=Deploy approved::x",
@@ -24,6 +24,7 @@ var Hostile = []string{
 	"\u009b31m",
 	"\u202eevil",
 	"a\r::warning::b",
+	"\u00a0\u3000::notice::x",
 	"[click](https://evil)",
 	"![x](https://evil/x.png)",
 	"<https://evil>",
@@ -31,6 +32,7 @@ var Hostile = []string{
 	"@acme/sre",
 	"<!channel>",
 	"<https://evil|Approved by SRE>",
+	"bad \xff utf-8",
 }
 
 // AssertNoControl fails when s holds a raw control or format character
