@@ -17,8 +17,13 @@ type Environment struct {
 	// workloads is sorted by key; byKey indexes it.
 	workloads []Workload
 	byKey     map[string]int
-	// policies is sorted by namespace/name.
+	// policies is sorted in evaluation order (comparePolicy).
 	policies []*policy
+	// foreign are the policies of APIs only compared by text.
+	foreign []foreign
+	// saLabels holds the labels of every ServiceAccount read, by
+	// namespace/name, for Calico's serviceAccountSelector.
+	saLabels map[string]map[string]string
 	// dns holds the keys of the workloads that serve cluster DNS.
 	dns map[string]bool
 	// ipv6 is set when a Service has an IPv6 family (a dual-stack or IPv6
@@ -37,6 +42,9 @@ type Workload struct {
 	// Ports are the containers' declared ports, which named policy ports
 	// resolve against.
 	Ports []ContainerPort
+	// ServiceAccount is the pod template's service account ("default"
+	// when unset), which Calico and Cilium policies can select on.
+	ServiceAccount string
 }
 
 // ContainerPort is one declared container port.
@@ -103,8 +111,12 @@ func Build(objects []map[string]any) (*Environment, error) {
 		nsLabels: map[string]map[string]string{},
 		byKey:    map[string]int{},
 		dns:      map[string]bool{},
+		saLabels: map[string]map[string]string{},
 	}
-	policies := map[string]*policy{}
+	// Policies are read after everything else, because some APIs need
+	// other objects to read them (Calico's tiers and network sets).
+	var pending []map[string]any
+	pc := &parseContext{}
 	var dnsService map[string]any
 	var visit func(objs []map[string]any) error
 	visit = func(objs []map[string]any) error {
@@ -126,12 +138,23 @@ func Build(objects []map[string]any) (*Environment, error) {
 					return fmt.Errorf("namespace %q: %w", name, err)
 				}
 				e.nsLabels[name] = ls
-			case kind == "NetworkPolicy" && (group == "networking.k8s.io" || group == "extensions"):
-				p, err := parsePolicy(obj)
+			case policyParsers[group+"/"+kind] != nil:
+				pending = append(pending, obj)
+			case foreignKinds[group+"/"+kind]:
+				f, err := parseForeign(obj, kind, group)
 				if err != nil {
-					return fmt.Errorf("networkpolicy %s: %w", objectName(obj), err)
+					return fmt.Errorf("%s %s: %w", strings.ToLower(kind), objectName(obj), err)
 				}
-				policies[p.namespace+"/"+p.name] = p
+				e.foreign = append(e.foreign, f)
+			case kind == "ServiceAccount" && group == "":
+				meta, _ := obj["metadata"].(map[string]any)
+				ls, err := stringMapAt(meta, "labels")
+				if err != nil {
+					return fmt.Errorf("serviceaccount %s: %w", objectName(obj), err)
+				}
+				e.saLabels[namespaceOf(obj)+"/"+nameOf(obj)] = ls
+			case pc.read(obj, kind, group):
+				// A Calico Tier or network set, which Calico policies use.
 			case kind == "Service" && group == "":
 				if namespaceOf(obj) == "kube-system" && nameOf(obj) == "kube-dns" {
 					dnsService = obj
@@ -159,10 +182,9 @@ func Build(objects []map[string]any) (*Environment, error) {
 	if err := visit(objects); err != nil {
 		return nil, fmt.Errorf("building network model: %w", err)
 	}
-	for _, p := range policies {
-		e.policies = append(e.policies, p)
+	if err := e.readPolicies(pending, pc); err != nil {
+		return nil, fmt.Errorf("building network model: %w", err)
 	}
-	slices.SortFunc(e.policies, func(a, b *policy) int { return strings.Compare(a.id(), b.id()) })
 	if dnsService != nil {
 		if err := e.markDNS(dnsService); err != nil {
 			return nil, fmt.Errorf("building network model: service kube-system/kube-dns: %w", err)
@@ -170,6 +192,87 @@ func Build(objects []map[string]any) (*Environment, error) {
 	}
 	e.index()
 	return e, nil
+}
+
+// policyParser reads one policy object into the model. An object may hold
+// several policies (Cilium's specs).
+type policyParser func(obj map[string]any, pc *parseContext) ([]*policy, error)
+
+// policyParsers reads each policy API, by group/kind.
+var policyParsers = map[string]policyParser{
+	"networking.k8s.io/NetworkPolicy": parseNetworkPolicy,
+	"extensions/NetworkPolicy":        parseNetworkPolicy,
+}
+
+// parseNetworkPolicy adapts parsePolicy to policyParser.
+func parseNetworkPolicy(obj map[string]any, _ *parseContext) ([]*policy, error) {
+	p, err := parsePolicy(obj)
+	if err != nil {
+		return nil, err
+	}
+	return []*policy{p}, nil
+}
+
+// readPolicies parses the policy objects and sorts them in evaluation order.
+// When the same object appears twice, the later one wins, as with kubectl
+// apply.
+func (e *Environment) readPolicies(objs []map[string]any, pc *parseContext) error {
+	if pc.err != nil {
+		return pc.err
+	}
+	byObject := map[string][]*policy{}
+	var order []string
+	for _, obj := range objs {
+		kind, group := obj["kind"].(string), apiGroup(obj)
+		ps, err := policyParsers[group+"/"+kind](obj, pc)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", strings.ToLower(kind), policyObjectName(obj), err)
+		}
+		key := group + "/" + kind + "/" + namespaceOf(obj) + "/" + nameOf(obj)
+		if _, ok := byObject[key]; !ok {
+			order = append(order, key)
+		}
+		byObject[key] = ps
+	}
+	for _, key := range order {
+		e.policies = append(e.policies, byObject[key]...)
+	}
+	slices.SortStableFunc(e.policies, comparePolicy)
+	return nil
+}
+
+// policyObjectName names a policy object for errors: namespace/name, or the
+// name alone for cluster-scoped kinds.
+func policyObjectName(obj map[string]any) string {
+	meta, _ := obj["metadata"].(map[string]any)
+	if ns, _ := meta["namespace"].(string); ns == "" && clusterScopedPolicy(obj) {
+		return nameOf(obj)
+	}
+	return objectName(obj)
+}
+
+// clusterScopedPolicy reports whether obj is of a cluster-scoped policy kind.
+func clusterScopedPolicy(obj map[string]any) bool {
+	switch kind, _ := obj["kind"].(string); kind {
+	case "ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "GlobalNetworkPolicy", "CiliumClusterwideNetworkPolicy":
+		return true
+	}
+	return false
+}
+
+// target returns what selectors see of w.
+func (e *Environment) target(w *Workload) target {
+	sa := w.ServiceAccount
+	if sa == "" {
+		sa = "default"
+	}
+	return target{
+		namespace:      w.Namespace,
+		labels:         w.Labels,
+		serviceAccount: sa,
+		saLabels:       e.saLabels[w.Namespace+"/"+sa],
+		env:            e,
+	}
 }
 
 // addWorkload adds or replaces a workload; index sorts them afterwards.
@@ -316,6 +419,11 @@ func parseWorkload(obj map[string]any, kind string) (Workload, bool, error) {
 	spec, err := mapAt(tmpl, "spec")
 	if err != nil {
 		return Workload{}, false, err
+	}
+	w.ServiceAccount, _ = spec["serviceAccountName"].(string)
+	if w.ServiceAccount == "" {
+		// The deprecated field still sets it on old manifests.
+		w.ServiceAccount, _ = spec["serviceAccount"].(string)
 	}
 	// Sidecars run as restartable init containers and can listen too.
 	for _, field := range []string{"initContainers", "containers"} {

@@ -112,8 +112,9 @@ type worker struct {
 	dev, prod *compiled
 	// Per environment: what egress (E) and ingress (I) allow, and both (A).
 	devE, devI, devA, prodE, prodI, prodA bitset
-	// diff, part and tmp hold the differing ports while findings are built.
-	diff, part, tmp bitset
+	// diff and part hold the differing ports while findings are built.
+	diff, part bitset
+	sc         *scratch
 	// formatted caches port-set strings by the set's bytes in key.
 	key       []byte
 	formatted map[string]string
@@ -124,7 +125,7 @@ func (u *universe) newWorker(dev, prod *compiled) *worker {
 	return &worker{
 		u: u, dev: dev, prod: prod,
 		devE: newBitset(n), devI: newBitset(n), prodE: newBitset(n), prodI: newBitset(n),
-		devA: newBitset(n), prodA: newBitset(n), diff: newBitset(n), part: newBitset(n), tmp: newBitset(n),
+		devA: newBitset(n), prodA: newBitset(n), diff: newBitset(n), part: newBitset(n), sc: newScratch(n),
 		formatted: map[string]string{},
 	}
 }
@@ -166,9 +167,9 @@ func (u *universe) compare(dev, prod *compiled) []Difference {
 			srcSame[i], namedSame[i], dstSame[i] = true, true, true
 			continue
 		}
-		srcSame[i] = dev.egIso[i] == prod.egIso[i] && slices.Equal(dev.egGrants[i], prod.egGrants[i])
+		srcSame[i] = dev.eg[i].sig == prod.eg[i].sig
 		namedSame[i] = slices.Equal(dev.named[i], prod.named[i])
-		dstSame[i] = namedSame[i] && dev.inIso[i] == prod.inIso[i] && slices.Equal(dev.inGrants[i], prod.inGrants[i])
+		dstSame[i] = namedSame[i] && dev.in[i].sig == prod.in[i].sig
 		if !dstSame[i] {
 			changedDst = append(changedDst, i)
 		}
@@ -214,22 +215,22 @@ func (w *worker) comparePair(s, d int, egSame, inSame bool, out []Difference) []
 	if s >= u.n && d >= u.n {
 		return out // traffic between two external ranges is not the cluster's
 	}
-	w.dev.egress(s, d, w.devE)
+	w.dev.egress(s, d, w.devE, w.sc)
 	if egSame {
 		copy(w.prodE, w.devE)
 	} else {
-		w.prod.egress(s, d, w.prodE)
+		w.prod.egress(s, d, w.prodE, w.sc)
 	}
 	// Under a default deny most pairs never leave the source in either
 	// environment; ingress cannot change that.
 	if w.devE.empty() && w.prodE.empty() {
 		return out
 	}
-	w.dev.ingress(s, d, w.devI)
+	w.dev.ingress(s, d, w.devI, w.sc)
 	if inSame {
 		copy(w.prodI, w.devI)
 	} else {
-		w.prod.ingress(s, d, w.prodI)
+		w.prod.ingress(s, d, w.prodI, w.sc)
 	}
 	copy(w.devA, w.devE)
 	w.devA.and(w.devI)
@@ -265,15 +266,14 @@ func (w *worker) split(severity drift.Severity, allowing, denying *compiled, den
 		if w.part.empty() {
 			continue
 		}
-		allowPols, allowIso := allowing.allowedBy(dir, s, d, w.part, w.tmp)
-		// The denying side isolates the pod: the source for egress, the
-		// destination (always a workload then) for ingress.
-		var denyPols []string
-		if dir == DirectionEgress {
-			denyPols = denying.egPols[s]
-		} else {
-			denyPols = denying.inPols[d]
+		allowCh, denyCh := allowing.chainFor(dir, s, d), denying.chainFor(dir, s, d)
+		peer := d
+		if dir == DirectionIngress {
+			peer = s
 		}
+		allow, deny := allowing.explain(allowCh, peer, d, w.part), denying.explain(denyCh, peer, d, w.part)
+		allowPols := allowing.names(allow.allowing)
+		denyPols := denying.names(mergeIdx(deny.denying, deny.isolating))
 		diff := Difference{
 			Severity:    severity,
 			Direction:   dir,
@@ -286,57 +286,46 @@ func (w *worker) split(severity drift.Severity, allowing, denying *compiled, den
 		} else {
 			diff.DevPolicies, diff.ProdPolicies = denyPols, allowPols
 		}
-		diff.Message = message(diff, w.u.desc[s], w.u.desc[d], allowIso, allowPols, denyPols)
+		diff.Message = message(diff, w.u.desc[s], w.u.desc[d], allowing, denying, allow, deny, allowCh.selected())
 		out = append(out, diff)
 	}
 	return out
 }
 
-// allowedBy names the policies whose rules allow some of ports for s→d in
-// dir, and reports whether the pod is isolated there at all (when it is not,
-// no policy is needed to allow it).
-func (c *compiled) allowedBy(dir string, s, d int, ports, tmp bitset) ([]string, bool) {
-	var grants []*grant
-	peer := d
+// chainFor returns the chain deciding s→d in dir: the source's egress or the
+// destination's ingress, and an empty chain for an external range.
+func (c *compiled) chainFor(dir string, s, d int) *chain {
 	switch {
-	case dir == DirectionEgress && s < c.u.n && c.egIso[s]:
-		grants = c.eg[s]
-	case dir == DirectionIngress && d < c.u.n && c.inIso[d]:
-		grants, peer = c.in[d], s
-	default:
-		return nil, false
+	case dir == DirectionEgress && s < c.u.n:
+		return &c.eg[s]
+	case dir == DirectionIngress && d < c.u.n:
+		return &c.in[d]
 	}
-	var idx []int
-	for _, g := range grants {
-		clear(tmp)
-		if c.contribution(g, peer, d, tmp) && tmp.intersects(ports) {
-			idx = append(idx, g.policy)
-		}
-	}
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	var out []string
-	for _, pi := range idx {
-		out = append(out, c.ids[pi])
-	}
-	return out, true
+	return &chain{}
+}
+
+// mergeIdx returns the sorted union of two sorted index lists.
+func mergeIdx(a, b []int) []int {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // message writes the one-sentence explanation of a difference. It is built
 // by hand rather than with fmt because a drifted cluster can have hundreds
 // of thousands of findings.
-func message(d Difference, src, dst string, allowIso bool, allowPols, denyPols []string) string {
-	allowing, denying := "dev", "prod"
+func message(d Difference, src, dst string, allowing, denying *compiled, allow, deny verdict, allowSelected bool) string {
+	allowEnv, denyEnv := "dev", "prod"
 	if d.Severity == drift.SeverityWarn {
-		allowing, denying = "prod", "dev"
+		allowEnv, denyEnv = "prod", "dev"
 	}
 	pod := src
 	if d.Direction == DirectionIngress {
 		pod = dst
 	}
 	var b strings.Builder
-	b.Grow(200 + 2*len(pod) + len(d.Port) + 40*(len(allowPols)+len(denyPols)))
-	for _, s := range []string{allowing, " allows ", src, " to reach ", dst, " on "} {
+	b.Grow(200 + 2*len(pod) + len(d.Port) + 40*(len(allow.allowing)+len(deny.denying)+len(deny.isolating)))
+	for _, s := range []string{allowEnv, " allows ", src, " to reach ", dst, " on "} {
 		b.WriteString(s)
 	}
 	if d.Port == "any" {
@@ -344,18 +333,36 @@ func message(d Difference, src, dst string, allowIso bool, allowPols, denyPols [
 	} else {
 		b.WriteString(d.Port)
 	}
-	for _, s := range []string{", but ", denying, " denies it at ", d.Direction, ": ", pod, " is isolated there by "} {
+	for _, s := range []string{", but ", denyEnv, " denies it at ", d.Direction, ": "} {
 		b.WriteString(s)
 	}
-	writePolicies(&b, denyPols)
-	for _, s := range []string{" and no rule allows it, while in ", allowing, " "} {
+	if len(deny.denying) > 0 {
+		writePolicies(&b, denying.names(deny.denying))
+		b.WriteString(pick(len(deny.denying), " denies it", " deny it"))
+		if len(deny.isolating) > 0 {
+			b.WriteString(", and ")
+		}
+	}
+	if len(deny.isolating) > 0 {
+		for _, s := range []string{pod, " is isolated there by "} {
+			b.WriteString(s)
+		}
+		writePolicies(&b, denying.names(deny.isolating))
+		b.WriteString(" and no rule allows it")
+	}
+	for _, s := range []string{", while in ", allowEnv, " "} {
 		b.WriteString(s)
 	}
-	if allowIso {
-		writePolicies(&b, allowPols)
-		b.WriteString(pick(len(allowPols), " allows it", " allow it"))
-	} else {
+	switch {
+	case len(allow.allowing) > 0:
+		writePolicies(&b, allowing.names(allow.allowing))
+		b.WriteString(pick(len(allow.allowing), " allows it", " allow it"))
+	case !allowSelected:
 		for _, s := range []string{"no ", d.Direction, " policy selects ", pod} {
+			b.WriteString(s)
+		}
+	default:
+		for _, s := range []string{"no ", d.Direction, " rule decides it, so it is allowed"} {
 			b.WriteString(s)
 		}
 	}

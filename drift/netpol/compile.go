@@ -3,9 +3,9 @@ package netpol
 import (
 	"cmp"
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -25,6 +25,8 @@ type universe struct {
 	named map[namedPort]int
 	// grantIDs interns compiled rules by content across environments.
 	grantIDs map[string]int
+	// chainIDs interns chains by content across environments.
+	chainIDs map[string]int
 	// eps and desc describe every endpoint for findings and their messages.
 	eps  []Endpoint
 	desc []string
@@ -37,7 +39,7 @@ type namedPort struct{ protocol, name string }
 // newUniverse collects endpoints and atoms from all environments, so every
 // environment's policies are evaluated against the same atoms.
 func newUniverse(envs ...*Environment) *universe {
-	u := &universe{named: map[namedPort]int{}, grantIDs: map[string]int{}}
+	u := &universe{named: map[namedPort]int{}, grantIDs: map[string]int{}, chainIDs: map[string]int{}}
 	for _, w := range envs[0].workloads {
 		k := w.key()
 		if !slices.ContainsFunc(envs[1:], func(e *Environment) bool { _, ok := e.byKey[k]; return !ok }) {
@@ -65,7 +67,7 @@ func newUniverse(envs ...*Environment) *universe {
 	for _, e := range envs {
 		for _, p := range e.policies {
 			for _, r := range slices.Concat(p.ingressRules, p.egressRules) {
-				for _, pe := range r.peers {
+				for _, pe := range slices.Concat(r.peers, r.notPeers) {
 					if pe.block != nil {
 						prefixes[pe.block.cidr] = true
 						if pe.block.cidr.Addr().Is6() {
@@ -76,7 +78,7 @@ func newUniverse(envs ...*Environment) *universe {
 						}
 					}
 				}
-				for _, ps := range r.ports {
+				for _, ps := range slices.Concat(r.ports, r.notPorts) {
 					if ps.name != "" {
 						np := namedPort{ps.protocol, ps.name}
 						if _, ok := u.named[np]; !ok {
@@ -129,36 +131,73 @@ func newUniverse(envs ...*Environment) *universe {
 	return u
 }
 
-// compiled is one environment evaluated in a universe: which policies select
-// each workload and, per rule, which endpoints and ports it allows.
+// compiled is one environment evaluated in a universe: for each workload and
+// direction, the chain of rules that decides its connections.
 type compiled struct {
-	u *universe
-	// ids are the policies' namespace/name, by policy index.
+	u   *universe
+	env *Environment
+	// ids are the policies' ids, by policy index.
 	ids []string
-	// egIso and inIso say whether workload i is isolated for the direction.
-	egIso, inIso []bool
-	// eg and in hold the grants of the policies selecting workload i.
-	eg, in [][]*grant
-	// egGrants and inGrants hold the same grants' interned ids, sorted and
-	// unique, so two environments can be compared without evaluating.
-	egGrants, inGrants [][]int
-	// egPols and inPols name the policies isolating workload i.
-	egPols, inPols [][]string
+	// eg and in are workload i's egress and ingress chains.
+	eg, in []chain
 	// named holds each workload's container ports that named policy ports
 	// resolve to, sorted.
 	named [][]namedBit
 }
 
-// grant is a compiled rule: it allows peers on ports (plus named ports
-// resolved against the destination). A nil peers means every endpoint.
+// chain is everything that decides one workload's connections in one
+// direction, in evaluation order.
+type chain struct {
+	runs []run
+	// sig is equal for chains with the same runs and grants, in either
+	// environment, so equal chains are known to decide alike.
+	sig int
+	// union is set for NetworkPolicy's shape, one run of allow rules that
+	// denies by default: the answer is the union of its grants.
+	union bool
+	// opaque lists the conditions the model cannot decide, sorted.
+	opaque []opaqueUse
+}
+
+// run is the part of a chain one tier contributes.
+type run struct {
+	tier string
+	// deny says the tier denies what its rules left undecided: a policy of
+	// a tier that denies by default selects the workload.
+	deny bool
+	// isolating are those policies, by index.
+	isolating []int
+	entries   []entry
+}
+
+// entry is one rule of a chain.
+type entry struct {
+	g      *grant
+	action action
+}
+
+// opaqueUse is an undecidable condition as it applies to one workload.
+type opaqueUse struct {
+	opaque
+	policy string
+}
+
+// selected reports whether any policy applies to the workload in the chain's
+// direction.
+func (ch *chain) selected() bool { return len(ch.runs) > 0 }
+
+// grant is a compiled rule: it matches peers on ports (plus named ports
+// resolved against the destination, minus notNamed ones). A nil peers means
+// every endpoint.
 type grant struct {
 	policy int
-	// id is equal for grants that allow exactly the same, in either
+	// id is equal for grants that match exactly the same, in either
 	// environment.
-	id    int
-	peers bitset
-	ports bitset
-	named []int
+	id       int
+	peers    bitset
+	ports    bitset
+	named    []int
+	notNamed []int
 }
 
 // namedBit maps a named-port id to the port atom it resolves to.
@@ -168,26 +207,21 @@ type namedBit struct{ id, bit int }
 // Selectors run once per policy or peer and namespace, never per pair.
 func (u *universe) compile(env *Environment) *compiled {
 	c := &compiled{
-		u:        u,
-		ids:      make([]string, len(env.policies)),
-		egIso:    make([]bool, u.n),
-		inIso:    make([]bool, u.n),
-		eg:       make([][]*grant, u.n),
-		in:       make([][]*grant, u.n),
-		egGrants: make([][]int, u.n),
-		inGrants: make([][]int, u.n),
-		egPols:   make([][]string, u.n),
-		inPols:   make([][]string, u.n),
-		named:    make([][]namedBit, u.n),
+		u:     u,
+		env:   env,
+		ids:   make([]string, len(env.policies)),
+		eg:    make([]chain, u.n),
+		in:    make([]chain, u.n),
+		named: make([][]namedBit, u.n),
 	}
 	for pi, p := range env.policies {
 		c.ids[pi] = p.id()
 	}
-	wl := make([]labels.Set, u.n)
+	targets := make([]target, u.n)
 	byNS := map[string][]int{}
 	for i, k := range u.keys {
 		w := &env.workloads[env.byKey[k]]
-		wl[i] = w.Labels
+		targets[i] = env.target(w)
 		byNS[w.Namespace] = append(byNS[w.Namespace], i)
 		for _, cp := range w.Ports {
 			if id, ok := u.named[namedPort{cp.Protocol, cp.Name}]; ok && cp.Name != "" {
@@ -205,121 +239,281 @@ func (u *universe) compile(env *Environment) *compiled {
 	}
 	slices.Sort(namespaces)
 
-	// Identical peers recur across policies (the DNS peer above all), so
-	// their endpoint sets are computed once.
-	peerCache := map[string]bitset{}
-	peerSet := func(ns string, pe peer) bitset {
-		key := ns + "\x00" + selString(pe.pods) + "\x00" + selString(pe.namespaces)
-		if pe.block != nil {
-			key = fmt.Sprint(pe.block.cidr, pe.block.except)
+	// Identical selections and peers recur across policies (the DNS peer
+	// above all), so their endpoint sets are computed once.
+	selCache := map[string]bitset{}
+	selectionSet := func(s *selection) bitset {
+		key := s.key()
+		if b, ok := selCache[key]; ok {
+			return b
 		}
+		b := newBitset(u.endpoints)
+		in := namespaces
+		if s.namespace != "" {
+			in = []string{s.namespace}
+		}
+		for _, ns := range in {
+			if s.namespaces != nil && !s.namespaces.Matches(env.namespaceLabelsOf(ns)) {
+				continue
+			}
+			for _, i := range byNS[ns] {
+				if s.matches(&targets[i]) {
+					b.set(i)
+				}
+			}
+		}
+		selCache[key] = b
+		return b
+	}
+	peerCache := map[string]bitset{}
+	peerSet := func(pe *peer) bitset {
+		key := pe.key()
 		if b, ok := peerCache[key]; ok {
 			return b
 		}
 		b := newBitset(u.endpoints)
-		switch {
-		case pe.block != nil:
-			for a, atom := range u.atoms {
-				if atom.inBlock(pe.block) {
-					b.set(u.n + a)
-				}
-			}
-		case pe.namespaces == nil:
-			for _, i := range byNS[ns] {
-				if pe.pods.Matches(wl[i]) {
-					b.set(i)
-				}
-			}
-		default:
-			for _, other := range namespaces {
-				if !pe.namespaces.Matches(env.namespaceLabelsOf(other)) {
-					continue
-				}
-				for _, i := range byNS[other] {
-					if pe.pods == nil || pe.pods.Matches(wl[i]) {
-						b.set(i)
-					}
-				}
+		if pe.workloads != nil {
+			b.or(selectionSet(pe.workloads))
+		}
+		for a, atom := range u.atoms {
+			if pe.world || pe.block != nil && atom.inBlock(pe.block) {
+				b.set(u.n + a)
 			}
 		}
 		peerCache[key] = b
 		return b
 	}
-	compileRules := func(pi int, p *policy, rules []rule) []*grant {
-		out := make([]*grant, 0, len(rules))
-		for _, r := range rules {
-			g := &grant{policy: pi}
-			if r.peers != nil {
-				g.peers = newBitset(u.endpoints)
-				for _, pe := range r.peers {
-					g.peers.or(peerSet(p.namespace, pe))
-				}
+	compileRule := func(pi int, r *rule) *grant {
+		g := &grant{policy: pi}
+		if r.peers != nil || r.notPeers != nil {
+			g.peers = newBitset(u.endpoints)
+			if r.peers == nil {
+				g.peers.setRange(0, u.endpoints-1)
 			}
-			if r.ports == nil {
-				g.ports = u.ports.full
+			for i := range r.peers {
+				g.peers.or(peerSet(&r.peers[i]))
 			}
-			for _, ps := range r.ports {
-				if ps.name != "" {
-					g.named = append(g.named, u.named[namedPort{ps.protocol, ps.name}])
-					continue
-				}
-				if g.ports == nil {
-					g.ports = newBitset(u.ports.bits)
-				}
-				u.ports.setRange(g.ports, ps.protocol, ps.lo, ps.hi)
+			for i := range r.notPeers {
+				g.peers.andNot(peerSet(&r.notPeers[i]))
 			}
-			slices.Sort(g.named)
-			g.named = slices.Compact(g.named)
-			g.id = u.internGrant(g)
-			out = append(out, g)
 		}
-		return out
+		if r.ports == nil {
+			g.ports = slices.Clone(u.ports.full)
+		}
+		for _, ps := range r.ports {
+			if ps.name != "" {
+				g.named = append(g.named, u.named[namedPort{ps.protocol, ps.name}])
+				continue
+			}
+			if g.ports == nil {
+				g.ports = newBitset(u.ports.bits)
+			}
+			u.ports.setRange(g.ports, ps.protocol, ps.lo, ps.hi)
+		}
+		for _, ps := range r.notPorts {
+			if ps.name != "" {
+				g.notNamed = append(g.notNamed, u.named[namedPort{ps.protocol, ps.name}])
+				continue
+			}
+			if g.ports != nil {
+				excl := newBitset(u.ports.bits)
+				u.ports.setRange(excl, ps.protocol, ps.lo, ps.hi)
+				g.ports.andNot(excl)
+			}
+		}
+		slices.Sort(g.named)
+		g.named = slices.Compact(g.named)
+		slices.Sort(g.notNamed)
+		g.notNamed = slices.Compact(g.notNamed)
+		g.id = u.internGrant(g)
+		return g
 	}
 
+	// Policies are sorted in evaluation order, so appending keeps every
+	// chain in order too.
 	for pi, p := range env.policies {
-		var selected []int
-		for _, i := range byNS[p.namespace] {
-			if p.selector.Matches(wl[i]) {
-				selected = append(selected, i)
-			}
-		}
-		if len(selected) == 0 {
+		selected := selectionSet(&p.subject)
+		if selected.empty() {
 			continue
 		}
-		var egGrants, inGrants []*grant
-		if p.egress {
-			egGrants = compileRules(pi, p, p.egressRules)
-		}
-		if p.ingress {
-			inGrants = compileRules(pi, p, p.ingressRules)
-		}
-		for _, i := range selected {
-			if p.egress {
-				c.egIso[i] = true
-				c.egPols[i] = append(c.egPols[i], c.ids[pi])
-				c.eg[i] = append(c.eg[i], egGrants...)
+		for _, dir := range []struct {
+			on, open bool
+			rules    []rule
+			chains   []chain
+		}{
+			{p.egress, p.egressOpen, p.egressRules, c.eg},
+			{p.ingress, p.ingressOpen, p.ingressRules, c.in},
+		} {
+			if !dir.on {
+				continue
 			}
-			if p.ingress {
-				c.inIso[i] = true
-				c.inPols[i] = append(c.inPols[i], c.ids[pi])
-				c.in[i] = append(c.in[i], inGrants...)
+			grants := make([]*grant, len(dir.rules))
+			locals := make([]bitset, len(dir.rules))
+			var opq []opaqueUse
+			for ri := range dir.rules {
+				r := &dir.rules[ri]
+				if r.action != actionLog {
+					grants[ri] = compileRule(pi, r)
+				}
+				if r.local != nil {
+					locals[ri] = selectionSet(r.local)
+				}
+				for _, o := range r.opaque {
+					opq = append(opq, opaqueUse{o, c.ids[pi]})
+				}
+			}
+			for i := range u.n {
+				if !selected.has(i) {
+					continue
+				}
+				ch := &dir.chains[i]
+				if len(ch.runs) == 0 || ch.runs[len(ch.runs)-1].tier != p.tier.name {
+					ch.runs = append(ch.runs, run{tier: p.tier.name})
+				}
+				rn := &ch.runs[len(ch.runs)-1]
+				if !p.tier.pass && !dir.open {
+					rn.deny = true
+					rn.isolating = append(rn.isolating, pi)
+				}
+				for ri, g := range grants {
+					if g == nil || locals[ri] != nil && !locals[ri].has(i) {
+						continue
+					}
+					rn.entries = append(rn.entries, entry{g, dir.rules[ri].action})
+				}
+				ch.opaque = append(ch.opaque, opq...)
+			}
+		}
+	}
+	for _, f := range env.foreign {
+		sel := selectionSet(&f.subject)
+		for i := range u.n {
+			if !sel.has(i) {
+				continue
+			}
+			use := opaqueUse{opaque{what: f.what, effect: effectUnknown}, f.id}
+			if f.egress {
+				c.eg[i].opaque = append(c.eg[i].opaque, use)
+			}
+			if f.ingress {
+				c.in[i].opaque = append(c.in[i].opaque, use)
 			}
 		}
 	}
 	for i := range u.n {
-		c.egGrants[i] = grantIDs(c.eg[i])
-		c.inGrants[i] = grantIDs(c.in[i])
-		// Findings share these lists, so appending to one must not write
-		// into another's backing array.
-		c.egPols[i] = slices.Clip(c.egPols[i])
-		c.inPols[i] = slices.Clip(c.inPols[i])
+		u.seal(&c.eg[i])
+		u.seal(&c.in[i])
 	}
 	return c
 }
 
-// internGrant numbers grants by what they allow, across environments.
+// target is what selectors see of a workload.
+type target struct {
+	namespace      string
+	labels         labels.Set
+	serviceAccount string
+	saLabels       labels.Set
+	// cilium is Cilium's view of the pod's labels, built when first needed.
+	cilium labels.Set
+	env    *Environment
+}
+
+// matches reports whether the workload t is in s, apart from the namespace
+// checks the caller made.
+func (s *selection) matches(t *target) bool {
+	if s.pods != nil {
+		ls := t.labels
+		if s.cilium {
+			if t.cilium == nil {
+				t.cilium = ciliumLabels(t)
+			}
+			ls = t.cilium
+		}
+		if !s.pods.Matches(ls) {
+			return false
+		}
+	}
+	if s.serviceAccounts != nil && !s.serviceAccounts.Matches(t.saLabels) {
+		return false
+	}
+	if len(s.serviceAccountNames) > 0 && !slices.Contains(s.serviceAccountNames, t.serviceAccount) {
+		return false
+	}
+	return true
+}
+
+// Cilium's view of a pod: its labels plus the reserved ones Cilium derives
+// from the namespace and service account, which endpoint selectors use to
+// reach across namespaces.
+const (
+	ciliumNamespaceLabel      = "io.kubernetes.pod.namespace"
+	ciliumNamespaceLabels     = "io.cilium.k8s.namespace.labels."
+	ciliumServiceAccountLabel = "io.cilium.k8s.policy.serviceaccount"
+)
+
+func ciliumLabels(t *target) labels.Set {
+	out := make(labels.Set, len(t.labels)+4)
+	for k, v := range t.labels {
+		out[k] = v
+	}
+	out[ciliumNamespaceLabel] = t.namespace
+	for k, v := range t.env.namespaceLabelsOf(t.namespace) {
+		out[ciliumNamespaceLabels+k] = v
+	}
+	out[ciliumServiceAccountLabel] = t.serviceAccount
+	return out
+}
+
+// seal normalizes a chain and gives it its signature. Rules with the same
+// action next to each other decide alike in any order, so they are sorted
+// and deduplicated; that makes two policy sets that differ only in names or
+// rule order equal.
+func (u *universe) seal(ch *chain) {
+	var key []byte
+	for ri := range ch.runs {
+		rn := &ch.runs[ri]
+		es := rn.entries
+		for start := 0; start < len(es); {
+			end := start + 1
+			for end < len(es) && es[end].action == es[start].action {
+				end++
+			}
+			slices.SortStableFunc(es[start:end], func(a, b entry) int { return cmp.Compare(a.g.id, b.g.id) })
+			start = end
+		}
+		key = append(key, rn.tier...)
+		key = append(key, 0)
+		if rn.deny {
+			key = append(key, 'D')
+		}
+		var last entry
+		for i, e := range es {
+			if i > 0 && e.action == last.action && e.g.id == last.g.id {
+				continue // the same grant again decides nothing new
+			}
+			last = e
+			key = append(key, byte(e.action))
+			key = binary.LittleEndian.AppendUint64(key, uint64(e.g.id))
+		}
+		key = append(key, 0xff)
+	}
+	ch.union = len(ch.runs) == 1 && ch.runs[0].deny && !slices.ContainsFunc(ch.runs[0].entries, func(e entry) bool {
+		return e.action != actionAllow || len(e.g.notNamed) > 0
+	})
+	slices.SortFunc(ch.opaque, func(a, b opaqueUse) int {
+		return cmp.Or(strings.Compare(a.what, b.what), strings.Compare(a.policy, b.policy))
+	})
+	id, ok := u.chainIDs[string(key)]
+	if !ok {
+		id = len(u.chainIDs)
+		u.chainIDs[string(key)] = id
+	}
+	ch.sig = id
+}
+
+// internGrant numbers grants by what they match, across environments.
 func (u *universe) internGrant(g *grant) int {
-	key := make([]byte, 0, 8*(len(g.peers)+len(g.ports)+len(g.named))+2)
+	key := make([]byte, 0, 8*(len(g.peers)+len(g.ports)+len(g.named)+len(g.notNamed))+3)
 	if g.peers == nil {
 		key = append(key, '*')
 	}
@@ -334,6 +528,10 @@ func (u *universe) internGrant(g *grant) int {
 	for _, id := range g.named {
 		key = binary.LittleEndian.AppendUint64(key, uint64(id))
 	}
+	key = append(key, '|')
+	for _, id := range g.notNamed {
+		key = binary.LittleEndian.AppendUint64(key, uint64(id))
+	}
 	id, ok := u.grantIDs[string(key)]
 	if !ok {
 		id = len(u.grantIDs)
@@ -342,67 +540,201 @@ func (u *universe) internGrant(g *grant) int {
 	return id
 }
 
-// grantIDs returns the sorted, unique ids of grants: rules are a union, so
-// their order and repetition do not matter.
-func grantIDs(gs []*grant) []int {
-	ids := make([]int, len(gs))
-	for i, g := range gs {
-		ids[i] = g.id
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
-}
-
-// selString keys a selector for the peer cache; nil (absent) differs from
-// the empty selector.
-func selString(s labels.Selector) string {
+// selString keys a selector for caches; nil (absent) differs from the
+// empty selector.
+func selString(s matcher) string {
 	if s == nil {
 		return "<absent>"
 	}
 	return s.String()
 }
 
-// contribution adds what grant g allows towards destination d to out,
-// reporting whether g applies to peer at all.
-func (c *compiled) contribution(g *grant, peer, d int, out bitset) bool {
+// portsFor sets out to the ports grant g matches towards destination d and
+// reports whether g matches peer at all.
+func (c *compiled) portsFor(g *grant, peer, d int, out bitset) bool {
 	if g.peers != nil && !g.peers.has(peer) {
 		return false
 	}
 	if g.ports != nil {
-		out.or(g.ports)
+		copy(out, g.ports)
+	} else {
+		clear(out)
 	}
-	if d < c.u.n && len(g.named) > 0 {
-		for _, id := range g.named {
-			for _, nb := range c.named[d] {
-				if nb.id == id {
-					out.set(nb.bit)
-				}
-			}
-		}
+	if d < c.u.n {
+		c.resolve(g.named, d, out, true)
+		c.resolve(g.notNamed, d, out, false)
 	}
 	return true
 }
 
-// egress sets out to the ports s's egress allows towards d.
-func (c *compiled) egress(s, d int, out bitset) {
-	if s >= c.u.n || !c.egIso[s] {
-		copy(out, c.u.ports.full)
-		return
-	}
-	clear(out)
-	for _, g := range c.eg[s] {
-		c.contribution(g, d, d, out)
+// resolve sets (or clears) in out the atoms that the named ports ids resolve
+// to at workload d.
+func (c *compiled) resolve(ids []int, d int, out bitset, set bool) {
+	for _, id := range ids {
+		for _, nb := range c.named[d] {
+			if nb.id != id {
+				continue
+			}
+			if set {
+				out.set(nb.bit)
+			} else {
+				out[nb.bit>>6] &^= 1 << (uint(nb.bit) & 63)
+			}
+		}
 	}
 }
 
-// ingress sets out to the ports d's ingress allows from s.
-func (c *compiled) ingress(s, d int, out bitset) {
-	if d >= c.u.n || !c.inIso[d] {
+// scratch holds the bitsets one evaluation needs, so the pair loop does not
+// allocate.
+type scratch struct{ undecided, passed, m bitset }
+
+func newScratch(n int) *scratch {
+	return &scratch{undecided: newBitset(n), passed: newBitset(n), m: newBitset(n)}
+}
+
+// decide sets out to the ports ch allows for the connection with peer (the
+// other end) towards destination d: the first matching rule of each tier
+// decides, Pass hands over to the next tier, a tier that denies by default
+// denies what it left undecided, and what no tier decided is allowed.
+func (c *compiled) decide(ch *chain, peer, d int, out bitset, sc *scratch) {
+	if !ch.selected() {
 		copy(out, c.u.ports.full)
 		return
 	}
 	clear(out)
-	for _, g := range c.in[d] {
-		c.contribution(g, s, d, out)
+	if ch.union {
+		for _, e := range ch.runs[0].entries {
+			if c.portsFor(e.g, peer, d, sc.m) {
+				out.or(sc.m)
+			}
+		}
+		return
 	}
+	copy(sc.undecided, c.u.ports.full)
+	for ri := range ch.runs {
+		rn := &ch.runs[ri]
+		clear(sc.passed)
+		for _, e := range rn.entries {
+			if !c.portsFor(e.g, peer, d, sc.m) {
+				continue
+			}
+			sc.m.and(sc.undecided)
+			switch e.action {
+			case actionAllow:
+				out.or(sc.m)
+			case actionPass:
+				sc.passed.or(sc.m)
+			}
+			sc.undecided.andNot(sc.m)
+			if sc.undecided.empty() {
+				break
+			}
+		}
+		if rn.deny {
+			clear(sc.undecided)
+		}
+		sc.undecided.or(sc.passed)
+		if sc.undecided.empty() {
+			return
+		}
+	}
+	out.or(sc.undecided)
+}
+
+// egress sets out to the ports s's egress allows towards d.
+func (c *compiled) egress(s, d int, out bitset, sc *scratch) {
+	if s >= c.u.n {
+		copy(out, c.u.ports.full)
+		return
+	}
+	c.decide(&c.eg[s], d, d, out, sc)
+}
+
+// ingress sets out to the ports d's ingress allows from s.
+func (c *compiled) ingress(s, d int, out bitset, sc *scratch) {
+	if d >= c.u.n {
+		copy(out, c.u.ports.full)
+		return
+	}
+	c.decide(&c.in[d], s, d, out, sc)
+}
+
+// verdict explains how a chain decided some ports of one connection.
+type verdict struct {
+	// allowing are the policies whose rules allow some of the ports.
+	allowing []int
+	// denying are the policies whose Deny rules refuse some of them, and
+	// isolating those whose tier denied them by default.
+	denying, isolating []int
+	// byDefault says some ports were allowed because nothing decided them.
+	byDefault bool
+}
+
+// explain replays decide for ports only, noting which policies decided them.
+// Rules with the same action next to each other are credited together, so a
+// port two allow rules both match names both policies.
+func (c *compiled) explain(ch *chain, peer, d int, ports bitset) verdict {
+	var v verdict
+	if !ch.selected() {
+		v.byDefault = true
+		return v
+	}
+	n := c.u.ports.bits
+	undecided, passed, m, seg := slices.Clone(ports), newBitset(n), newBitset(n), newBitset(n)
+	for ri := range ch.runs {
+		rn := &ch.runs[ri]
+		clear(passed)
+		es := rn.entries
+		for start := 0; start < len(es); {
+			end := start + 1
+			for end < len(es) && es[end].action == es[start].action {
+				end++
+			}
+			clear(seg)
+			for _, e := range es[start:end] {
+				if !c.portsFor(e.g, peer, d, m) {
+					continue
+				}
+				m.and(undecided)
+				if m.empty() {
+					continue
+				}
+				seg.or(m)
+				switch e.action {
+				case actionAllow:
+					v.allowing = append(v.allowing, e.g.policy)
+				case actionDeny:
+					v.denying = append(v.denying, e.g.policy)
+				}
+			}
+			if es[start].action == actionPass {
+				passed.or(seg)
+			}
+			undecided.andNot(seg)
+			start = end
+		}
+		if rn.deny && !undecided.empty() {
+			v.isolating = append(v.isolating, rn.isolating...)
+			clear(undecided)
+		}
+		undecided.or(passed)
+	}
+	v.byDefault = !undecided.empty()
+	for _, l := range []*[]int{&v.allowing, &v.denying, &v.isolating} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
+	return v
+}
+
+// names returns the ids of policies by index.
+func (c *compiled) names(idx []int) []string {
+	if len(idx) == 0 {
+		return nil
+	}
+	out := make([]string, len(idx))
+	for i, pi := range idx {
+		out[i] = c.ids[pi]
+	}
+	return out
 }

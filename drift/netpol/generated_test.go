@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/driftgate/driftgate/drift"
 )
@@ -206,7 +205,10 @@ func (r reference) allowed(src, dst refEndpoint, proto string, port int32) bool 
 	return r.side(src, dst, true, proto, port) && r.side(dst, src, false, proto, port)
 }
 
-// side checks pod's egress (towards peer) or ingress (from peer).
+// side checks pod's egress (towards peer) or ingress (from peer), walking
+// the policies in evaluation order as each API documents it: tier by tier,
+// the first matching rule decides, Pass skips to the next tier, a tier that
+// selected the pod and denies by default denies, and the rest is allowed.
 func (r reference) side(pod, peer refEndpoint, egress bool, proto string, port int32) bool {
 	if pod.w == nil {
 		return true
@@ -215,58 +217,92 @@ func (r reference) side(pod, peer refEndpoint, egress bool, proto string, port i
 	if !egress {
 		dst = pod
 	}
-	isolated := false
-	for _, p := range r.env.policies {
-		if p.namespace != pod.w.Namespace || !p.selector.Matches(labels.Set(pod.w.Labels)) {
-			continue
+	ps := r.env.policies
+	for start := 0; start < len(ps); {
+		end := start
+		for end < len(ps) && ps[end].tier.name == ps[start].tier.name {
+			end++
 		}
-		rules := p.ingressRules
-		if egress {
-			if !p.egress {
+		deny, passed := false, false
+		for _, p := range ps[start:end] {
+			on, open, rules := p.ingress, p.ingressOpen, p.ingressRules
+			if egress {
+				on, open, rules = p.egress, p.egressOpen, p.egressRules
+			}
+			if !on || !r.selects(&p.subject, *pod.w) {
 				continue
 			}
-			rules = p.egressRules
-		} else if !p.ingress {
-			continue
-		}
-		isolated = true
-		for _, rl := range rules {
-			if r.peerMatches(p.namespace, rl.peers, peer) && portMatches(rl.ports, dst, proto, port) {
-				return true
+			if !p.tier.pass && !open {
+				deny = true
+			}
+			if passed {
+				continue
+			}
+			for _, rl := range rules {
+				if rl.action == actionLog || rl.local != nil && !r.selects(rl.local, *pod.w) {
+					continue
+				}
+				if !r.peerIn(rl.peers, peer, true) || r.peerIn(rl.notPeers, peer, false) {
+					continue
+				}
+				if !portIn(rl.ports, dst, proto, port, true) || portIn(rl.notPorts, dst, proto, port, false) {
+					continue
+				}
+				switch rl.action {
+				case actionAllow:
+					return true
+				case actionDeny:
+					return false
+				}
+				passed = true
+				break
 			}
 		}
+		if !passed && deny {
+			return false
+		}
+		start = end
 	}
-	return !isolated
+	return true
 }
 
-func (r reference) peerMatches(ns string, peers []peer, e refEndpoint) bool {
-	if len(peers) == 0 {
-		return true
+// selects reports whether workload w is in s.
+func (r reference) selects(s *selection, w Workload) bool {
+	if s.namespace != "" && w.Namespace != s.namespace {
+		return false
+	}
+	if s.namespaces != nil && !s.namespaces.Matches(r.env.namespaceLabelsOf(w.Namespace)) {
+		return false
+	}
+	t := r.env.target(&w)
+	return s.matches(&t)
+}
+
+// peerIn reports whether e is one of peers; an absent list is every
+// endpoint when absent is true.
+func (r reference) peerIn(peers []peer, e refEndpoint, absent bool) bool {
+	if peers == nil {
+		return absent
 	}
 	for _, pe := range peers {
-		if pe.block != nil {
-			if e.w == nil && pe.block.cidr.Contains(e.addr) && !slices.ContainsFunc(pe.block.except, func(x netip.Prefix) bool { return x.Contains(e.addr) }) {
+		if e.w == nil {
+			if pe.world || pe.block != nil && pe.block.cidr.Contains(e.addr) && !slices.ContainsFunc(pe.block.except, func(x netip.Prefix) bool { return x.Contains(e.addr) }) {
 				return true
 			}
 			continue
 		}
-		if e.w == nil {
-			continue
-		}
-		nsOK := e.w.Namespace == ns
-		if pe.namespaces != nil {
-			nsOK = pe.namespaces.Matches(r.env.namespaceLabelsOf(e.w.Namespace))
-		}
-		if nsOK && (pe.pods == nil || pe.pods.Matches(labels.Set(e.w.Labels))) {
+		if pe.workloads != nil && r.selects(pe.workloads, *e.w) {
 			return true
 		}
 	}
 	return false
 }
 
-func portMatches(specs []portSpec, dst refEndpoint, proto string, port int32) bool {
-	if len(specs) == 0 {
-		return true
+// portIn reports whether proto/port towards dst is one of specs; an absent
+// list is every port when absent is true.
+func portIn(specs []portSpec, dst refEndpoint, proto string, port int32, absent bool) bool {
+	if specs == nil {
+		return absent
 	}
 	for _, s := range specs {
 		if s.protocol != proto {

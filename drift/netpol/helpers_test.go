@@ -128,14 +128,14 @@ func connectivity(env *Environment) map[string]string {
 	u := newUniverse(env)
 	c := u.compile(env)
 	out := map[string]string{}
-	e, i := newBitset(u.ports.bits), newBitset(u.ports.bits)
+	e, i, sc := newBitset(u.ports.bits), newBitset(u.ports.bits), newScratch(u.ports.bits)
 	for s := range u.endpoints {
 		for d := range u.endpoints {
 			if s >= u.n && d >= u.n {
 				continue
 			}
-			c.egress(s, d, e)
-			c.ingress(s, d, i)
+			c.egress(s, d, e, sc)
+			c.ingress(s, d, i, sc)
 			e.and(i)
 			got := u.ports.format(e)
 			if e.empty() {

@@ -16,35 +16,6 @@ import (
 	netutils "k8s.io/utils/net"
 )
 
-// policy is a NetworkPolicy with its defaults applied and its selectors
-// compiled, so evaluation never re-reads the object.
-type policy struct {
-	namespace, name string
-	selector        labels.Selector
-	// ingress and egress say which directions the policy isolates, after
-	// policyTypes defaulting.
-	ingress, egress           bool
-	ingressRules, egressRules []rule
-}
-
-// id names the policy as findings do.
-func (p *policy) id() string { return p.namespace + "/" + p.name }
-
-// rule is one ingress or egress rule: traffic from/to any of peers on any of
-// ports. A nil peers or ports means every peer or every port, which is how
-// the API reads an absent or empty list.
-type rule struct {
-	peers []peer
-	ports []portSpec
-}
-
-// peer is one from/to entry. pods and namespaces are nil when the field is
-// absent; block is set only for ipBlock peers.
-type peer struct {
-	pods, namespaces labels.Selector
-	block            *ipBlock
-}
-
 // ipBlock is a CIDR minus its except ranges.
 type ipBlock struct {
 	cidr   netip.Prefix
@@ -62,23 +33,29 @@ type portSpec struct {
 // protocols are the protocols NetworkPolicy can name, in output order.
 var protocols = []string{"TCP", "UDP", "SCTP"}
 
-// parsePolicy reads one networking.k8s.io/v1 NetworkPolicy.
+// networkPolicyOrder is the order Calico gives Kubernetes NetworkPolicies in
+// its default tier, which places them among Calico policies of that tier.
+const networkPolicyOrder = 1000
+
+// parsePolicy reads one networking.k8s.io/v1 NetworkPolicy: allow rules in
+// the default tier, isolating the pods it selects for its policy types.
 func parsePolicy(obj map[string]any) (*policy, error) {
 	var np networkingv1.NetworkPolicy
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj, &np); err != nil {
 		return nil, fmt.Errorf("decoding: %w", err)
 	}
-	p := &policy{namespace: np.Namespace, name: np.Name}
+	p := &policy{api: apiNetworkPolicy, namespace: np.Namespace, name: np.Name, tier: defaultTier, order: networkPolicyOrder}
 	if p.namespace == "" {
 		p.namespace = "default"
 	}
 	if p.name == "" {
 		return nil, fmt.Errorf("metadata.name is missing")
 	}
-	var err error
-	if p.selector, err = selector(&np.Spec.PodSelector); err != nil {
+	pods, err := selector(&np.Spec.PodSelector)
+	if err != nil {
 		return nil, fmt.Errorf("spec.podSelector: %w", err)
 	}
+	p.subject = selection{namespace: p.namespace, pods: pods}
 	// The API server defaults policyTypes exactly like this: Ingress always,
 	// Egress only when there are egress rules. An empty "egress: []" does not
 	// count, which is why "policyTypes: [Egress]" is needed for deny-all egress.
@@ -100,7 +77,7 @@ func parsePolicy(obj map[string]any) (*policy, error) {
 	// Kubernetes, so they are not kept.
 	if p.ingress {
 		for i, r := range np.Spec.Ingress {
-			rl, err := parseRule(r.From, r.Ports)
+			rl, err := parseRule(p.namespace, r.From, r.Ports)
 			if err != nil {
 				return nil, fmt.Errorf("spec.ingress[%d]: %w", i, err)
 			}
@@ -109,7 +86,7 @@ func parsePolicy(obj map[string]any) (*policy, error) {
 	}
 	if p.egress {
 		for i, r := range np.Spec.Egress {
-			rl, err := parseRule(r.To, r.Ports)
+			rl, err := parseRule(p.namespace, r.To, r.Ports)
 			if err != nil {
 				return nil, fmt.Errorf("spec.egress[%d]: %w", i, err)
 			}
@@ -131,11 +108,11 @@ func selector(s *metav1.LabelSelector) (labels.Selector, error) {
 	return sel, nil
 }
 
-// parseRule reads a rule's peers and ports.
-func parseRule(peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) (rule, error) {
-	var r rule
+// parseRule reads a rule's peers and ports; every NetworkPolicy rule allows.
+func parseRule(namespace string, peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.NetworkPolicyPort) (rule, error) {
+	r := rule{action: actionAllow}
 	for i, pe := range peers {
-		p, err := parsePeer(pe)
+		p, err := parsePeer(namespace, pe)
 		if err != nil {
 			return rule{}, fmt.Errorf("peer %d: %w", i, err)
 		}
@@ -151,25 +128,32 @@ func parseRule(peers []networkingv1.NetworkPolicyPeer, ports []networkingv1.Netw
 	return r, nil
 }
 
-// parsePeer reads one peer, rejecting the combinations the API rejects.
-func parsePeer(pe networkingv1.NetworkPolicyPeer) (peer, error) {
-	var p peer
-	var err error
-	if p.pods, err = selector(pe.PodSelector); err != nil {
+// parsePeer reads one peer of a policy in namespace, rejecting the
+// combinations the API rejects. A podSelector alone selects in the policy's
+// own namespace; with a namespaceSelector, in the namespaces it selects.
+func parsePeer(namespace string, pe networkingv1.NetworkPolicyPeer) (peer, error) {
+	pods, err := selector(pe.PodSelector)
+	if err != nil {
 		return peer{}, fmt.Errorf("podSelector: %w", err)
 	}
-	if p.namespaces, err = selector(pe.NamespaceSelector); err != nil {
+	namespaces, err := selector(pe.NamespaceSelector)
+	if err != nil {
 		return peer{}, fmt.Errorf("namespaceSelector: %w", err)
 	}
-	if pe.IPBlock != nil {
-		if p.pods != nil || p.namespaces != nil {
+	var p peer
+	switch {
+	case pe.IPBlock != nil:
+		if pods != nil || namespaces != nil {
 			return peer{}, fmt.Errorf("ipBlock may not be combined with a selector")
 		}
 		if p.block, err = parseIPBlock(pe.IPBlock); err != nil {
 			return peer{}, fmt.Errorf("ipBlock: %w", err)
 		}
-	}
-	if p.pods == nil && p.namespaces == nil && p.block == nil {
+	case namespaces != nil:
+		p.workloads = &selection{namespaces: namespaces, pods: pods}
+	case pods != nil:
+		p.workloads = &selection{namespace: namespace, pods: pods}
+	default:
 		return peer{}, fmt.Errorf("must set podSelector, namespaceSelector or ipBlock")
 	}
 	return p, nil
