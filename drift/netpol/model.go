@@ -245,7 +245,10 @@ type foreign struct {
 	subject selection
 	// ingress and egress say which directions it may affect.
 	ingress, egress bool
-	what            string
+	// global says it applies to no workload the model has (a host or node
+	// policy): when its text differs, the whole comparison cannot be checked.
+	global bool
+	what   string
 }
 
 // id names the policy as findings do: "namespace/name" for NetworkPolicy,
