@@ -115,6 +115,11 @@ type worker struct {
 	// diff and part hold the differing ports while findings are built.
 	diff, part bitset
 	sc         *scratch
+	// allowV, denyV and merged are reused buffers for explaining findings;
+	// names caches each environment's lists of policy ids.
+	allowV, denyV verdict
+	merged        []int
+	names         map[*compiled]map[string][]string
 	// formatted caches port-set strings by the set's bytes in key.
 	key       []byte
 	formatted map[string]string
@@ -127,6 +132,7 @@ func (u *universe) newWorker(dev, prod *compiled) *worker {
 		devE: newBitset(n), devI: newBitset(n), prodE: newBitset(n), prodI: newBitset(n),
 		devA: newBitset(n), prodA: newBitset(n), diff: newBitset(n), part: newBitset(n), sc: newScratch(n),
 		formatted: map[string]string{},
+		names:     map[*compiled]map[string][]string{dev: {}, prod: {}},
 	}
 }
 
@@ -271,9 +277,9 @@ func (w *worker) split(severity drift.Severity, allowing, denying *compiled, den
 		if dir == DirectionIngress {
 			peer = s
 		}
-		allow, deny := allowing.explain(allowCh, peer, d, w.part), denying.explain(denyCh, peer, d, w.part)
-		allowPols := allowing.names(allow.allowing)
-		denyPols := denying.names(mergeIdx(deny.denying, deny.isolating))
+		allow, deny := allowing.explain(allowCh, peer, d, w.part, w.sc, &w.allowV), denying.explain(denyCh, peer, d, w.part, w.sc, &w.denyV)
+		allowPols := allowing.names(allow.allowing, w.names[allowing])
+		denyPols := denying.names(w.merge(deny.denying, deny.isolating), w.names[denying])
 		diff := Difference{
 			Severity:    severity,
 			Direction:   dir,
@@ -286,7 +292,7 @@ func (w *worker) split(severity drift.Severity, allowing, denying *compiled, den
 		} else {
 			diff.DevPolicies, diff.ProdPolicies = denyPols, allowPols
 		}
-		diff.Message = message(diff, w.u.desc[s], w.u.desc[d], allowing, denying, allow, deny, allowCh.selected())
+		diff.Message = w.message(diff, s, d, allowing, denying, allow, deny, allowCh.selected())
 		out = append(out, diff)
 	}
 	return out
@@ -304,17 +310,26 @@ func (c *compiled) chainFor(dir string, s, d int) *chain {
 	return &chain{}
 }
 
-// mergeIdx returns the sorted union of two sorted index lists.
-func mergeIdx(a, b []int) []int {
-	out := slices.Concat(a, b)
-	slices.Sort(out)
-	return slices.Compact(out)
+// merge returns the sorted union of two sorted index lists, in a buffer
+// reused by the next call.
+func (w *worker) merge(a, b []int) []int {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	w.merged = append(append(w.merged[:0], a...), b...)
+	slices.Sort(w.merged)
+	w.merged = slices.Compact(w.merged)
+	return w.merged
 }
 
 // message writes the one-sentence explanation of a difference. It is built
 // by hand rather than with fmt because a drifted cluster can have hundreds
 // of thousands of findings.
-func message(d Difference, src, dst string, allowing, denying *compiled, allow, deny verdict, allowSelected bool) string {
+func (w *worker) message(d Difference, s, t int, allowing, denying *compiled, allow, deny verdict, allowSelected bool) string {
+	src, dst := w.u.desc[s], w.u.desc[t]
 	allowEnv, denyEnv := "dev", "prod"
 	if d.Severity == drift.SeverityWarn {
 		allowEnv, denyEnv = "prod", "dev"
@@ -337,7 +352,7 @@ func message(d Difference, src, dst string, allowing, denying *compiled, allow, 
 		b.WriteString(s)
 	}
 	if len(deny.denying) > 0 {
-		writePolicies(&b, denying.names(deny.denying))
+		writePolicies(&b, denying.names(deny.denying, w.names[denying]))
 		b.WriteString(pick(len(deny.denying), " denies it", " deny it"))
 		if len(deny.isolating) > 0 {
 			b.WriteString(", and ")
@@ -347,7 +362,7 @@ func message(d Difference, src, dst string, allowing, denying *compiled, allow, 
 		for _, s := range []string{pod, " is isolated there by "} {
 			b.WriteString(s)
 		}
-		writePolicies(&b, denying.names(deny.isolating))
+		writePolicies(&b, denying.names(deny.isolating, w.names[denying]))
 		b.WriteString(" and no rule allows it")
 	}
 	for _, s := range []string{", while in ", allowEnv, " "} {
@@ -355,7 +370,7 @@ func message(d Difference, src, dst string, allowing, denying *compiled, allow, 
 	}
 	switch {
 	case len(allow.allowing) > 0:
-		writePolicies(&b, allowing.names(allow.allowing))
+		writePolicies(&b, allowing.names(allow.allowing, w.names[allowing]))
 		b.WriteString(pick(len(allow.allowing), " allows it", " allow it"))
 	case !allowSelected:
 		for _, s := range []string{"no ", d.Direction, " policy selects ", pod} {

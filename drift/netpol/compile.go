@@ -586,10 +586,10 @@ func (c *compiled) resolve(ids []int, d int, out bitset, set bool) {
 
 // scratch holds the bitsets one evaluation needs, so the pair loop does not
 // allocate.
-type scratch struct{ undecided, passed, m bitset }
+type scratch struct{ undecided, passed, m, seg bitset }
 
 func newScratch(n int) *scratch {
-	return &scratch{undecided: newBitset(n), passed: newBitset(n), m: newBitset(n)}
+	return &scratch{undecided: newBitset(n), passed: newBitset(n), m: newBitset(n), seg: newBitset(n)}
 }
 
 // decide sets out to the ports ch allows for the connection with peer (the
@@ -673,14 +673,15 @@ type verdict struct {
 // explain replays decide for ports only, noting which policies decided them.
 // Rules with the same action next to each other are credited together, so a
 // port two allow rules both match names both policies.
-func (c *compiled) explain(ch *chain, peer, d int, ports bitset) verdict {
-	var v verdict
+func (c *compiled) explain(ch *chain, peer, d int, ports bitset, sc *scratch, buf *verdict) verdict {
+	v := verdict{allowing: buf.allowing[:0], denying: buf.denying[:0], isolating: buf.isolating[:0]}
+	defer func() { *buf = v }()
 	if !ch.selected() {
 		v.byDefault = true
 		return v
 	}
-	n := c.u.ports.bits
-	undecided, passed, m, seg := slices.Clone(ports), newBitset(n), newBitset(n), newBitset(n)
+	undecided, passed, m, seg := sc.undecided, sc.passed, sc.m, sc.seg
+	copy(undecided, ports)
 	for ri := range ch.runs {
 		rn := &ch.runs[ri]
 		clear(passed)
@@ -727,14 +728,25 @@ func (c *compiled) explain(ch *chain, peer, d int, ports bitset) verdict {
 	return v
 }
 
-// names returns the ids of policies by index.
-func (c *compiled) names(idx []int) []string {
+// names returns the ids of policies by index. The same few lists recur
+// across thousands of findings, so they are made once and shared: treat
+// them as read-only.
+func (c *compiled) names(idx []int, cache map[string][]string) []string {
 	if len(idx) == 0 {
 		return nil
+	}
+	var key [64]byte
+	k := key[:0]
+	for _, pi := range idx {
+		k = binary.LittleEndian.AppendUint32(k, uint32(pi))
+	}
+	if out, ok := cache[string(k)]; ok {
+		return out
 	}
 	out := make([]string, len(idx))
 	for i, pi := range idx {
 		out[i] = c.ids[pi]
 	}
+	cache[string(k)] = out
 	return out
 }
