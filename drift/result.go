@@ -87,6 +87,10 @@ const (
 	FindingExtraInDev   = "extra-in-dev"
 	FindingChanged      = "changed"
 	FindingWaiver       = "waiver" // about a waiver itself: expired or stale
+	// FindingUnchecked is a difference the rule could not judge (network
+	// policy conditions that cannot be decided statically): unless waived,
+	// the verdict is could-not-check.
+	FindingUnchecked = "unchecked"
 )
 
 // Finding is one way dev does not reproduce prod, as one rule sees it for one object.

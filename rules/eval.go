@@ -107,6 +107,13 @@ func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*Rul
 	}
 	res.Notes = append(res.Notes, WaiverWarnings(sets, opts.Now)...)
 	applyWaivers(res, sets, opts.Now)
+	// A difference a rule could not judge leaves the comparison unchecked
+	// unless someone accepted it with a waiver.
+	for _, f := range res.Findings {
+		if f.Kind == drift.FindingUnchecked && f.Waiver == nil {
+			res.Unchecked = append(res.Unchecked, fmt.Sprintf("rule %s could not judge %s: %s", f.Rule, f.Object, f.Message))
+		}
+	}
 	sortFindings(res.Findings)
 	res.Finish()
 	return res, nil

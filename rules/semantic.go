@@ -30,12 +30,12 @@ func sides(pairs []drift.Pair) (dev, prod []map[string]any) {
 	return dev, prod
 }
 
-// cniPolicyGroups hold the policy kinds of CNIs whose semantics driftgate
-// does not model; a field comparison and presence are reported instead.
-var cniPolicyGroups = map[string]bool{"crd.projectcalico.org": true, "projectcalico.org": true, "cilium.io": true}
+// cniPolicyGroups hold the policy kinds of CNIs; those the network model
+// does not read are compared by presence and field by field instead.
+var cniPolicyGroups = map[string]bool{"crd.projectcalico.org": true, "projectcalico.org": true, "cilium.io": true, "crd.antrea.io": true}
 
 func isCNIPolicy(id drift.ObjectID) bool {
-	return cniPolicyGroups[id.Group] && (strings.Contains(id.Kind, "Policy") || strings.Contains(id.Kind, "NetworkSet"))
+	return cniPolicyGroups[id.Group] && (strings.Contains(id.Kind, "Policy") || strings.Contains(id.Kind, "NetworkSet")) && !netpol.Reads(id.Group, id.Kind)
 }
 
 func checkNetworkPolicy(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
@@ -48,7 +48,27 @@ func checkNetworkPolicy(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]dr
 	if err != nil {
 		return nil, fmt.Errorf("reading prod's network policies: %w", err)
 	}
-	out := groupConnections(r, netpol.Compare(de, pe))
+	diffs, undecided := netpol.CompareAll(de, pe)
+	out := groupConnections(r, diffs)
+	for _, x := range undecided {
+		id := drift.ObjectID{Group: workloadGroup(x.Workload.Kind), Kind: x.Workload.Kind, Namespace: x.Workload.Namespace, Name: x.Workload.Name}
+		if x.Workload.Kind == "" {
+			// Host and node policies concern the nodes, not a workload.
+			id = drift.ObjectID{Kind: "Node", Name: "*"}
+		}
+		f := r.NewFinding(id, drift.FindingUnchecked, x.Message)
+		if x.Stricter {
+			f.Kind = drift.FindingChanged
+			f.Severity = drift.SeverityWarn.AtMost(r.Severity)
+		}
+		for _, c := range x.DevOnly {
+			f.Fields = append(f.Fields, drift.FieldDiff{Path: x.Direction + " condition", Dev: c, Prod: nil})
+		}
+		for _, c := range x.ProdOnly {
+			f.Fields = append(f.Fields, drift.FieldDiff{Path: x.Direction + " condition", Dev: nil, Prod: c})
+		}
+		out = append(out, f)
+	}
 	for i := range pairs {
 		p := &pairs[i]
 		if !isCNIPolicy(p.ID) {

@@ -637,3 +637,21 @@ func intAt(m map[string]any, key string) (int64, bool, error) {
 		return 0, false, fmt.Errorf("%s: want a number, got %T", key, v)
 	}
 }
+
+// Reads reports whether Build models objects of group and kind, or compares
+// them as a foreign policy API, or deliberately ignores them (Calico's
+// staged policies, which are not enforced): the caller need not compare
+// such objects field by field.
+func Reads(group, kind string) bool {
+	key := group + "/" + kind
+	switch {
+	case policyParsers[key] != nil, foreignKinds[key]:
+		return true
+	case calicoGroup(group):
+		switch kind {
+		case "Tier", "NetworkSet", "GlobalNetworkSet", "StagedNetworkPolicy", "StagedGlobalNetworkPolicy", "StagedKubernetesNetworkPolicy":
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,142 @@
+package netpol
+
+import (
+	"slices"
+	"strings"
+)
+
+// Undecided is a workload whose connectivity in one direction rests on
+// conditions the model cannot decide (domain names, L7 rules, node peers,
+// policies of other APIs), and those conditions differ between the
+// environments: the comparison cannot say whether dev reproduces prod.
+type Undecided struct {
+	// Workload is the workload concerned; it is empty for conditions that
+	// apply to no workload of the model (host and node policies).
+	Workload Endpoint `json:"workload"`
+	// Direction is egress or ingress; empty with an empty Workload.
+	Direction string `json:"direction,omitempty"`
+	// DevOnly and ProdOnly are the conditions only one environment has,
+	// each as "policy: condition".
+	DevOnly  []string `json:"devOnly,omitempty"`
+	ProdOnly []string `json:"prodOnly,omitempty"`
+	// Stricter says the difference can only make dev allow less than prod:
+	// dev's extra conditions only restrict and prod's only allow. Dev is
+	// then stricter, which warns, rather than unknown.
+	Stricter bool   `json:"stricter,omitempty"`
+	Message  string `json:"message"`
+}
+
+// CompareAll is Compare, plus the workloads whose connectivity the
+// conditions the model cannot decide leave open. Two environments whose
+// undecidable conditions are the same text over the same workloads are
+// compared on everything else, as Compare does.
+func CompareAll(dev, prod *Environment) ([]Difference, []Undecided) {
+	if dev == nil || prod == nil {
+		return nil, nil
+	}
+	u := newUniverse(dev, prod)
+	undecided := globalUndecided(dev, prod)
+	if u.n == 0 {
+		return nil, undecided
+	}
+	d, p := u.compile(dev), u.compile(prod)
+	for i := range u.n {
+		for _, dir := range []string{DirectionEgress, DirectionIngress} {
+			dc, pc := &d.eg[i], &p.eg[i]
+			if dir == DirectionIngress {
+				dc, pc = &d.in[i], &p.in[i]
+			}
+			if x, ok := compareOpaque(dc.opaque, pc.opaque); ok {
+				x.Workload, x.Direction = u.eps[i], dir
+				x.Message = x.message(u.desc[i])
+				undecided = append(undecided, x)
+			}
+		}
+	}
+	return u.compare(d, p), undecided
+}
+
+// compareOpaque compares two sorted lists of conditions as multisets of
+// their text: which policy holds a condition does not matter, only that the
+// workload is subject to it.
+func compareOpaque(dev, prod []opaqueUse) (Undecided, bool) {
+	var x Undecided
+	x.Stricter = true
+	i, j := 0, 0
+	for i < len(dev) || j < len(prod) {
+		switch {
+		case j == len(prod) || i < len(dev) && dev[i].what < prod[j].what:
+			x.DevOnly = append(x.DevOnly, dev[i].policy+": "+dev[i].what)
+			x.Stricter = x.Stricter && dev[i].effect == effectRestricts
+			i++
+		case i == len(dev) || prod[j].what < dev[i].what:
+			x.ProdOnly = append(x.ProdOnly, prod[j].policy+": "+prod[j].what)
+			x.Stricter = x.Stricter && prod[j].effect == effectAllows
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return x, len(x.DevOnly)+len(x.ProdOnly) > 0
+}
+
+// globalUndecided compares the foreign policies that apply to no workload.
+func globalUndecided(dev, prod *Environment) []Undecided {
+	collect := func(e *Environment) []opaqueUse {
+		var out []opaqueUse
+		for _, f := range e.foreign {
+			if f.global {
+				out = append(out, opaqueUse{opaque{what: f.what, effect: effectUnknown}, f.id})
+			}
+		}
+		slices.SortFunc(out, func(a, b opaqueUse) int {
+			return cmpStrings(a.what, b.what, a.policy, b.policy)
+		})
+		return out
+	}
+	x, ok := compareOpaque(collect(dev), collect(prod))
+	if !ok {
+		return nil
+	}
+	x.Message = x.message("")
+	return []Undecided{x}
+}
+
+func cmpStrings(a1, b1, a2, b2 string) int {
+	if c := strings.Compare(a1, b1); c != 0 {
+		return c
+	}
+	return strings.Compare(a2, b2)
+}
+
+// message says what differs, for a finding.
+func (x *Undecided) message(workload string) string {
+	var b strings.Builder
+	if workload == "" {
+		b.WriteString("policies that apply to no workload driftgate models (host or node traffic) differ")
+	} else {
+		b.WriteString(x.Direction)
+		b.WriteString(" of ")
+		b.WriteString(workload)
+		b.WriteString(" depends on conditions driftgate cannot decide from the objects, and they differ")
+	}
+	for _, side := range []struct {
+		env  string
+		only []string
+	}{{"dev", x.DevOnly}, {"prod", x.ProdOnly}} {
+		if len(side.only) == 0 {
+			continue
+		}
+		b.WriteString("; only ")
+		b.WriteString(side.env)
+		b.WriteString(" has ")
+		b.WriteString(strings.Join(side.only, "; "))
+	}
+	if x.Stricter {
+		b.WriteString(": dev can only allow less than prod")
+	} else {
+		b.WriteString(": whether dev reproduces prod cannot be checked")
+	}
+	return b.String()
+}

@@ -1,0 +1,56 @@
+package netpol
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Conditions the model cannot decide are compared as text: equal text on
+// both sides is nothing, whichever policy holds it; a difference is
+// undecided unless it can only make dev stricter (dev's extras restrict and
+// prod's extras allow).
+func TestCompareOpaque(t *testing.T) {
+	t.Parallel()
+	fqdn := func(pol, what string) opaqueUse { return opaqueUse{opaque{what, effectAllows}, pol} }
+	l7 := func(pol, what string) opaqueUse { return opaqueUse{opaque{what, effectRestricts}, pol} }
+	other := func(pol, what string) opaqueUse { return opaqueUse{opaque{what, effectUnknown}, pol} }
+	tests := []struct {
+		name      string
+		dev, prod []opaqueUse
+		want      bool
+		stricter  bool
+		devOnly   []string
+		prodOnly  []string
+	}{
+		{name: "none"},
+		{name: "same text, other policy names", dev: []opaqueUse{fqdn("a", "x")}, prod: []opaqueUse{fqdn("b", "x")}},
+		{name: "prod allows a domain dev does not", dev: nil, prod: []opaqueUse{fqdn("p", "x")}, want: true, stricter: true, prodOnly: []string{"p: x"}},
+		{name: "dev allows a domain prod does not", dev: []opaqueUse{fqdn("d", "x")}, want: true, devOnly: []string{"d: x"}},
+		{name: "dev filters at L7, prod does not", dev: []opaqueUse{l7("d", "http GET /")}, want: true, stricter: true, devOnly: []string{"d: http GET /"}},
+		{name: "prod filters at L7, dev does not", prod: []opaqueUse{l7("p", "http GET /")}, want: true, prodOnly: []string{"p: http GET /"}},
+		{name: "another API's policy", prod: []opaqueUse{other("p", "istio")}, want: true, prodOnly: []string{"p: istio"}},
+		{name: "twice in prod, once in dev", dev: []opaqueUse{fqdn("a", "x")}, prod: []opaqueUse{fqdn("a", "x"), fqdn("b", "x")}, want: true, stricter: true, prodOnly: []string{"b: x"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			x, got := compareOpaque(tc.dev, tc.prod)
+			if got != tc.want {
+				t.Fatalf("undecided = %v, want %v", got, tc.want)
+			}
+			if !got {
+				return
+			}
+			if x.Stricter != tc.stricter {
+				t.Errorf("stricter = %v, want %v", x.Stricter, tc.stricter)
+			}
+			if diff := cmp.Diff(tc.devOnly, x.DevOnly); diff != "" {
+				t.Errorf("dev only (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.prodOnly, x.ProdOnly); diff != "" {
+				t.Errorf("prod only (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
