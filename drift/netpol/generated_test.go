@@ -347,63 +347,70 @@ func TestCompareMatchesReference(t *testing.T) {
 			objs := generate(seed, genSpec{namespaces: 3, perNS: 8, policiesPerNS: 8})
 			prod := mustBuild(t, objs, "")
 			dev := mustBuild(t, perturb(seed, 6, generate(seed, genSpec{namespaces: 3, perNS: 8, policiesPerNS: 8})), "")
-			u := newUniverse(dev, prod)
-			got := map[string]string{}
-			for _, d := range Compare(dev, prod) {
-				got[d.Source.String()+" -> "+d.Destination.String()+" "+d.Severity.String()] += d.Port + ";"
-			}
-			endpoint := func(env *Environment, i int) refEndpoint {
-				if i < u.n {
-					return refEndpoint{w: &env.workloads[env.byKey[u.keys[i]]]}
-				}
-				return refEndpoint{addr: atomAddress(u.atoms[i-u.n])}
-			}
-			want := map[string]string{}
-			rd, rp := reference{dev}, reference{prod}
-			for s := range u.endpoints {
-				for d := range u.endpoints {
-					if s >= u.n && d >= u.n {
-						continue
-					}
-					block, warn := newBitset(u.ports.bits), newBitset(u.ports.bits)
-					for p, proto := range protocols {
-						for i, start := range u.ports.starts[p] {
-							a := rd.allowed(endpoint(dev, s), endpoint(dev, d), proto, start)
-							b := rp.allowed(endpoint(prod, s), endpoint(prod, d), proto, start)
-							// An atom must answer the same at both ends.
-							end := u.ports.atomEnd(p, i)
-							if a != rd.allowed(endpoint(dev, s), endpoint(dev, d), proto, end) {
-								t.Fatalf("port atom %s/%d-%d is not uniform", proto, start, end)
-							}
-							switch {
-							case a && !b:
-								block.set(u.ports.off[p] + i)
-							case b && !a:
-								warn.set(u.ports.off[p] + i)
-							}
-						}
-					}
-					key := u.eps[s].String() + " -> " + u.eps[d].String()
-					if !block.empty() {
-						want[key+" block"] = u.ports.format(block)
-					}
-					if !warn.empty() {
-						want[key+" warn"] = u.ports.format(warn)
-					}
-				}
-			}
-			// Compare may split a pair's ports into an egress and an ingress
-			// finding; rejoin them before comparing.
-			for k, v := range got {
-				got[k] = rejoin(u, v)
-			}
-			if len(want) == 0 {
-				t.Fatal("generated environments do not differ; the test would prove nothing")
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("Compare vs reference (-want +got):\n%s", diff)
-			}
+			checkAgainstReference(t, dev, prod)
 		})
+	}
+}
+
+// checkAgainstReference compares Compare's findings with the reference's
+// answer for every port atom of every pair.
+func checkAgainstReference(t *testing.T, dev, prod *Environment) {
+	t.Helper()
+	u := newUniverse(dev, prod)
+	got := map[string]string{}
+	for _, d := range Compare(dev, prod) {
+		got[d.Source.String()+" -> "+d.Destination.String()+" "+d.Severity.String()] += d.Port + ";"
+	}
+	endpoint := func(env *Environment, i int) refEndpoint {
+		if i < u.n {
+			return refEndpoint{w: &env.workloads[env.byKey[u.keys[i]]]}
+		}
+		return refEndpoint{addr: atomAddress(u.atoms[i-u.n])}
+	}
+	want := map[string]string{}
+	rd, rp := reference{dev}, reference{prod}
+	for s := range u.endpoints {
+		for d := range u.endpoints {
+			if s >= u.n && d >= u.n {
+				continue
+			}
+			block, warn := newBitset(u.ports.bits), newBitset(u.ports.bits)
+			for p, proto := range protocols {
+				for i, start := range u.ports.starts[p] {
+					a := rd.allowed(endpoint(dev, s), endpoint(dev, d), proto, start)
+					b := rp.allowed(endpoint(prod, s), endpoint(prod, d), proto, start)
+					// An atom must answer the same at both ends.
+					end := u.ports.atomEnd(p, i)
+					if a != rd.allowed(endpoint(dev, s), endpoint(dev, d), proto, end) {
+						t.Fatalf("port atom %s/%d-%d is not uniform", proto, start, end)
+					}
+					switch {
+					case a && !b:
+						block.set(u.ports.off[p] + i)
+					case b && !a:
+						warn.set(u.ports.off[p] + i)
+					}
+				}
+			}
+			key := u.eps[s].String() + " -> " + u.eps[d].String()
+			if !block.empty() {
+				want[key+" block"] = u.ports.format(block)
+			}
+			if !warn.empty() {
+				want[key+" warn"] = u.ports.format(warn)
+			}
+		}
+	}
+	// Compare may split a pair's ports into an egress and an ingress
+	// finding; rejoin them before comparing.
+	for k, v := range got {
+		got[k] = rejoin(u, v)
+	}
+	if len(want) == 0 {
+		t.Fatal("generated environments do not differ; the test would prove nothing")
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Compare vs reference (-want +got):\n%s", diff)
 	}
 }
 
