@@ -1,5 +1,11 @@
-// Package netpol models networking.k8s.io/v1 NetworkPolicy semantically and
-// compares the connectivity two environments allow.
+// Package netpol models network policy semantically, across the APIs
+// production clusters use, and compares the connectivity two environments
+// allow: Kubernetes NetworkPolicy; SIG Network's ClusterNetworkPolicy
+// (Admin and Baseline tiers) and the older AdminNetworkPolicy and
+// BaselineAdminNetworkPolicy; Calico's NetworkPolicy and
+// GlobalNetworkPolicy with tiers; Cilium's CiliumNetworkPolicy and
+// CiliumClusterwideNetworkPolicy. model.go says how their precedence rules
+// become one evaluation: tiers of ordered rules with actions.
 //
 // A line-by-line diff of policies is wrong both ways: it flags a policy
 // rewritten to allow exactly the same traffic, and it cannot see that the same
@@ -9,7 +15,7 @@
 // denies is drift.SeverityBlock, dev denying what prod allows is
 // drift.SeverityWarn.
 //
-// The model follows the Kubernetes API semantics:
+// For NetworkPolicy the model follows the Kubernetes API semantics:
 //   - a policy selects pods of its own namespace by spec.podSelector;
 //   - policyTypes defaults to Ingress, plus Egress when spec.egress has rules;
 //   - a pod is isolated for a direction when some policy selecting it has that
@@ -34,6 +40,10 @@
 //   - Ports are compared per protocol (TCP, UDP, SCTP) over atoms made from
 //     every port, range and resolved named-port boundary, so results are exact
 //     per port number and adjacent ports are merged in the output.
-//   - Host-network pods, node traffic and CNI-specific policy CRDs are out of
-//     scope here.
+//   - Host-network pods and node traffic are out of scope.
+//
+// What no model of the objects can decide (domain-name peers, L7 rules, node
+// and host peers, policies of APIs not read here such as Istio's
+// AuthorizationPolicy) is compared as normalized text per workload and
+// direction: CompareAll reports where it differs as Undecided.
 package netpol
