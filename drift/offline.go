@@ -36,7 +36,13 @@ var clusterScopedKinds = map[string]bool{
 	"crd.projectcalico.org/GlobalNetworkSet":                        true,
 	"projectcalico.org/GlobalNetworkPolicy":                         true,
 	"cilium.io/CiliumClusterwideNetworkPolicy":                      true,
+	"policy.networking.k8s.io/ClusterNetworkPolicy":                 true,
 	"policy.networking.k8s.io/AdminNetworkPolicy":                   true,
+	"projectcalico.org/GlobalNetworkSet":                            true,
+	"projectcalico.org/Tier":                                        true,
+	"crd.projectcalico.org/Tier":                                    true,
+	"cilium.io/CiliumCIDRGroup":                                     true,
+	"crd.antrea.io/ClusterNetworkPolicy":                            true,
 	"policy.networking.k8s.io/BaselineAdminNetworkPolicy":           true,
 	"kyverno.io/ClusterPolicy":                                      true,
 }
