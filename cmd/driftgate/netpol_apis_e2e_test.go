@@ -1039,11 +1039,11 @@ func runNetpolCase(t *testing.T, bed *testbed.Bed, tc netpolCase) {
 		return s
 	}
 	for _, side := range []struct {
-		c          *testbed.Cluster
-		tier       string
-		nsLabels   map[string]string
-		own        string
-		sideValues string
+		c        *testbed.Cluster
+		tier     string
+		nsLabels map[string]string
+		own      string
+		name     string // dev or prod, for sideValues
 	}{
 		{bed.Dev, tc.devTier, tc.devNSLabels, tc.dev, "dev"},
 		{bed.Prod, tc.prodTier, tc.prodNSLabels, tc.prod, "prod"},
@@ -1065,7 +1065,7 @@ func runNetpolCase(t *testing.T, bed *testbed.Bed, tc netpolCase) {
 				t.Fatal(err)
 			}
 		}
-		workloads := strings.ReplaceAll(expand(netpolWorkloads, side.sideValues), "{tier}", tier)
+		workloads := strings.ReplaceAll(expand(netpolWorkloads, side.name), "{tier}", tier)
 		if err := side.c.Apply(ctx, []byte(workloads), ns, testbed.ManagerArgoCD, testbed.ServerSideApply); err != nil {
 			t.Fatal(err)
 		}
@@ -1073,7 +1073,7 @@ func runNetpolCase(t *testing.T, bed *testbed.Bed, tc netpolCase) {
 			if m == "" {
 				continue
 			}
-			manifest := []byte(expand(m, side.sideValues))
+			manifest := []byte(expand(m, side.name))
 			if err := side.c.Apply(ctx, manifest, ns, testbed.ManagerArgoCD, testbed.ServerSideApply); err != nil {
 				t.Fatal(err)
 			}
