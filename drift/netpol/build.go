@@ -200,8 +200,10 @@ type policyParser func(obj map[string]any, pc *parseContext) ([]*policy, error)
 
 // policyParsers reads each policy API, by group/kind.
 var policyParsers = map[string]policyParser{
-	"networking.k8s.io/NetworkPolicy": parseNetworkPolicy,
-	"extensions/NetworkPolicy":        parseNetworkPolicy,
+	"networking.k8s.io/NetworkPolicy":          parseNetworkPolicy,
+	"extensions/NetworkPolicy":                 parseNetworkPolicy,
+	"cilium.io/CiliumNetworkPolicy":            parseCiliumPolicy,
+	"cilium.io/CiliumClusterwideNetworkPolicy": parseCiliumPolicy,
 }
 
 // parseNetworkPolicy adapts parsePolicy to policyParser.
