@@ -288,13 +288,13 @@ ingress:
 - from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]`),
 		},
 		{
-			name: "entity cluster and a selector of every pod in a clusterwide policy",
+			name: "a clusterwide policy confined to a namespace and a namespaced one",
 			dev: ccnpDoc("p", `
+endpointSelector: {matchLabels: {io.kubernetes.pod.namespace: "x", pod: a}}
+egress: [{toEndpoints: [{matchLabels: {io.kubernetes.pod.namespace: "x"}}]}]`),
+			prod: cnpDoc("x", "p", `
 endpointSelector: {matchLabels: {pod: a}}
 egress: [{toEndpoints: [{}]}]`),
-			prod: ccnpDoc("p", `
-endpointSelector: {matchLabels: {pod: a}}
-egress: [{toEntities: [cluster]}]`),
 		},
 		{
 			name: "a default-allow policy and no policy",
@@ -504,6 +504,18 @@ endpointSelector: {matchLabels: {pod: a}}
 egressDeny: [{toEntities: [remote-node, host, host]}]`),
 			egress: true,
 			want:   []string{"CiliumNetworkPolicy x/deny-host: restricts: Deny egress to entities host, remote-node on any port"},
+		},
+		{
+			name: "CIDR groups and required labels",
+			policies: cnpDoc("x", "groups", `
+endpointSelector: {matchLabels: {pod: a}}
+ingress:
+- fromCIDRSet: [{cidrGroupRef: office}]
+- fromRequires: [{matchLabels: {env: prod}}]`),
+			want: []string{
+				`CiliumNetworkPolicy x/groups: allows: Allow ingress from CIDR groups {"cidrGroupRef":"office"} on any port`,
+				`CiliumNetworkPolicy x/groups: restricts: Allow ingress requiring fromRequires [{"matchLabels":{"env":"prod"}}]`,
+			},
 		},
 	}
 	for _, tc := range tests {
