@@ -200,8 +200,10 @@ type policyParser func(obj map[string]any, pc *parseContext) ([]*policy, error)
 
 // policyParsers reads each policy API, by group/kind.
 var policyParsers = map[string]policyParser{
-	"networking.k8s.io/NetworkPolicy": parseNetworkPolicy,
-	"extensions/NetworkPolicy":        parseNetworkPolicy,
+	"networking.k8s.io/NetworkPolicy":          parseNetworkPolicy,
+	"extensions/NetworkPolicy":                 parseNetworkPolicy,
+	"cilium.io/CiliumNetworkPolicy":            parseCiliumPolicy,
+	"cilium.io/CiliumClusterwideNetworkPolicy": parseCiliumPolicy,
 }
 
 // parseNetworkPolicy adapts parsePolicy to policyParser.
@@ -221,9 +223,11 @@ func (e *Environment) readPolicies(objs []map[string]any, pc *parseContext) erro
 		return pc.err
 	}
 	byObject := map[string][]*policy{}
+	foreignByObject := map[string][]foreign{}
 	var order []string
 	for _, obj := range objs {
 		kind, group := obj["kind"].(string), apiGroup(obj)
+		start := len(pc.foreign)
 		ps, err := policyParsers[group+"/"+kind](obj, pc)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", strings.ToLower(kind), policyObjectName(obj), err)
@@ -233,9 +237,11 @@ func (e *Environment) readPolicies(objs []map[string]any, pc *parseContext) erro
 			order = append(order, key)
 		}
 		byObject[key] = ps
+		foreignByObject[key] = slices.Clone(pc.foreign[start:])
 	}
 	for _, key := range order {
 		e.policies = append(e.policies, byObject[key]...)
+		e.foreign = append(e.foreign, foreignByObject[key]...)
 	}
 	slices.SortStableFunc(e.policies, comparePolicy)
 	return nil

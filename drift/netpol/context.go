@@ -19,7 +19,13 @@ type parseContext struct {
 	networkSets []networkSet
 	// err is the first error reading them, reported with the policies.
 	err error
+	// foreign collects what policy parsers read as foreign entries (host
+	// policies), which readPolicies moves to the environment.
+	foreign []foreign
 }
+
+// addForeign records a foreign entry read from a policy object.
+func (pc *parseContext) addForeign(f foreign) { pc.foreign = append(pc.foreign, f) }
 
 // networkSet is a labelled list of external networks.
 type networkSet struct {
