@@ -386,6 +386,9 @@ func (u *universe) compile(env *Environment) *compiled {
 		}
 	}
 	for _, f := range env.foreign {
+		if f.global {
+			continue // compared as a whole by globalUndecided
+		}
 		sel := selectionSet(&f.subject)
 		for i := range u.n {
 			if !sel.has(i) {
