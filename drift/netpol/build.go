@@ -220,6 +220,7 @@ func (e *Environment) readPolicies(objs []map[string]any, pc *parseContext) erro
 	if pc.err != nil {
 		return pc.err
 	}
+	pc.namespaceLabels = e.namespaceLabelsOf
 	byObject := map[string][]*policy{}
 	var order []string
 	for _, obj := range objs {
@@ -238,6 +239,7 @@ func (e *Environment) readPolicies(objs []map[string]any, pc *parseContext) erro
 		e.policies = append(e.policies, byObject[key]...)
 	}
 	slices.SortStableFunc(e.policies, comparePolicy)
+	e.foreign = append(e.foreign, pc.foreign...)
 	return nil
 }
 

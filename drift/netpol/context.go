@@ -17,6 +17,12 @@ type parseContext struct {
 	// GlobalNetworkSets (namespace empty), which Calico selectors match
 	// like endpoints.
 	networkSets []networkSet
+	// namespaceLabels returns a namespace's labels, for selectors that
+	// match namespaced network sets by their namespace.
+	namespaceLabels func(ns string) labels.Set
+	// foreign collects the policies a parser found the model cannot apply
+	// to workloads (Calico's host-endpoint-only policies).
+	foreign []foreign
 	// err is the first error reading them, reported with the policies.
 	err error
 }
