@@ -200,8 +200,12 @@ type policyParser func(obj map[string]any, pc *parseContext) ([]*policy, error)
 
 // policyParsers reads each policy API, by group/kind.
 var policyParsers = map[string]policyParser{
-	"networking.k8s.io/NetworkPolicy": parseNetworkPolicy,
-	"extensions/NetworkPolicy":        parseNetworkPolicy,
+	"networking.k8s.io/NetworkPolicy":           parseNetworkPolicy,
+	"extensions/NetworkPolicy":                  parseNetworkPolicy,
+	"projectcalico.org/NetworkPolicy":           parseCalicoPolicy,
+	"projectcalico.org/GlobalNetworkPolicy":     parseCalicoPolicy,
+	"crd.projectcalico.org/NetworkPolicy":       parseCalicoPolicy,
+	"crd.projectcalico.org/GlobalNetworkPolicy": parseCalicoPolicy,
 }
 
 // parseNetworkPolicy adapts parsePolicy to policyParser.

@@ -45,8 +45,8 @@ func microservicesDemo(t *testing.T) []map[string]any {
 }
 
 // TestRealPolicies loads every real policy file next to real and synthetic
-// workloads: each must build, every upstream NetworkPolicy in it must be
-// kept (CNI kinds ignored), and an environment compared with an independently
+// workloads: each must build, every upstream NetworkPolicy and Calico policy
+// in it must be kept, and an environment compared with an independently
 // built copy of itself must give no finding.
 func TestRealPolicies(t *testing.T) {
 	t.Parallel()
@@ -82,6 +82,9 @@ func TestRealPolicies(t *testing.T) {
 				if o["kind"] == "NetworkPolicy" && o["apiVersion"] == "networking.k8s.io/v1" {
 					upstream++
 				}
+				if (o["kind"] == "NetworkPolicy" || o["kind"] == "GlobalNetworkPolicy") && calicoGroup(apiGroup(o)) {
+					upstream++
+				}
 			}
 			build := func() *Environment {
 				env, err := Build(slices.Concat(workloads, readObjects(t, f)))
@@ -92,7 +95,7 @@ func TestRealPolicies(t *testing.T) {
 			}
 			a, b := build(), build()
 			if len(a.policies) != upstream {
-				t.Errorf("kept %d policies, want the %d networking.k8s.io/v1 ones", len(a.policies), upstream)
+				t.Errorf("kept %d policies, want the %d NetworkPolicies and Calico policies", len(a.policies), upstream)
 			}
 			if got := Compare(a, b); len(got) != 0 {
 				t.Errorf("compared with itself: %d differences, want none; first: %+v", len(got), got[0])
