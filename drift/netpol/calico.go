@@ -374,10 +374,6 @@ func (e *calicoEntity) selects() bool {
 	return e.selector != nil || e.nsSel != nil || e.hasSA
 }
 
-func (e *calicoEntity) empty() bool {
-	return !e.selects() && e.notSelector == nil && e.nets == nil && e.notNets == nil && e.service == ""
-}
-
 // parseEntity reads a source or destination.
 func parseEntity(v any) (*calicoEntity, error) {
 	m, ok := v.(map[string]any)
@@ -452,8 +448,14 @@ func parseEntity(v any) (*calicoEntity, error) {
 		if err := unknownFields(sm, []string{"name", "namespace"}); err != nil {
 			return nil, fmt.Errorf("services: %w", err)
 		}
-		name, _ := sm["name"].(string)
-		ns, _ := sm["namespace"].(string)
+		name, err := stringAt(sm, "name")
+		if err != nil {
+			return nil, fmt.Errorf("services.%w", err)
+		}
+		ns, err := stringAt(sm, "namespace")
+		if err != nil {
+			return nil, fmt.Errorf("services.%w", err)
+		}
 		if name == "" {
 			return nil, fmt.Errorf("services: must name a Service")
 		}
