@@ -28,8 +28,10 @@ import (
 //     any other tier needs its Tier object (see calicoTier).
 //   - types defaults as Calico documents: Egress alone when the policy has
 //     egress rules and no ingress rules, Ingress and Egress when it has
-//     both, Ingress otherwise. Rules of a direction the policy does not
-//     govern are never evaluated.
+//     both, Ingress otherwise. A crd.projectcalico.org/v1 object without
+//     types was not written through Calico's API, and Felix reads it as
+//     both directions. Rules of a direction the policy does not govern are
+//     never evaluated.
 //   - Rules are evaluated in order; Allow and Deny decide, Pass hands over
 //     to the next tier, Log goes on. A tier that selected a workload for a
 //     direction denies what its rules left undecided, unless the Tier's
@@ -141,6 +143,13 @@ func parseCalicoPolicy(obj map[string]any, pc *parseContext) ([]*policy, error) 
 	}
 	if p.ingress, p.egress, err = calicoTypes(spec, len(ingress) > 0, len(egress) > 0); err != nil {
 		return nil, fmt.Errorf("spec.%w", err)
+	}
+	if types, _ := sliceAt(spec, "types"); len(types) == 0 && apiGroup(obj) == "crd.projectcalico.org" {
+		// Calico's API server and clients store types defaulted; an object
+		// written straight to the CRD without them reaches Felix empty,
+		// which reads that as both directions (policy_sorter.go,
+		// "back compatibility").
+		p.ingress, p.egress = true, true
 	}
 
 	host, err := hostOnly(spec, egress, p.egress)

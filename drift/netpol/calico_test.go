@@ -76,6 +76,13 @@ egress: [{action: Allow, destination: {selector: pod == 'b'}}]`),
 			want: to(xa, "none", xa, ya, yb, v4, v6),
 		},
 		{
+			name: "a crd.projectcalico.org/v1 object without types isolates both directions, as Felix reads it",
+			policies: calicoKindDoc("crd.projectcalico.org/v1", "x", "default.a-from-b", `
+selector: pod == 'a'
+ingress: [{action: Allow, source: {selector: pod == 'b'}}]`),
+			want: merge(from(xa, "none", xa, ya, yb, v4, v6), to(xa, "none", xa, xb, ya, yb, v4, v6)),
+		},
+		{
 			name: "types Ingress without rules denies all ingress",
 			policies: calicoDoc("", "deny-y", `
 namespaceSelector: ns == 'y'
@@ -408,8 +415,10 @@ ingress:
 		},
 		{
 			name: "the projectcalico.org/v3 form in prod, the crd.projectcalico.org/v1 form in dev",
+			// Calico stores types defaulted.
 			dev: calicoKindDoc("crd.projectcalico.org/v1", "x", "default.a-from-b", `
 selector: pod == 'a'
+types: [Ingress]
 ingress: [{action: Allow, protocol: 6, source: {selector: pod == 'b'}, destination: {ports: ["80:80"]}}]`),
 			prod: calicoDoc("x", "a-from-b", `
 tier: default
