@@ -23,10 +23,12 @@ func (s Selector) Matches(l labels.Labels) bool {
 
 // String returns the selector in canonical form, which parses back to the
 // same Selector. Spellings that differ only in whitespace, quote style,
-// redundant parentheses, double negation, the order or repetition of set
-// members, or in a few exact rewrites (!(k == "v") is k != "v", k in {"v"}
+// redundant parentheses, double negation, repeated operands of && and ||,
+// the order or repetition of set members, or in a few exact rewrites (!(k == "v") is k != "v", k in {"v"}
 // is k == "v", k in {} is !all(), all() && x is x) have the same canonical
-// form. Operands of && and || keep their order.
+// form. Operands of && and || keep their order. The canonical form nests
+// no deeper than the input but may be longer, by the blanks it puts around
+// operators.
 func (s Selector) String() string {
 	if s.root == nil {
 		return "all()"
@@ -248,14 +250,15 @@ func (n notNode) match(l labels.Labels) bool { return !n.x.match(l) }
 func (n notNode) write(b *strings.Builder) {
 	b.WriteByte('!')
 	switch n.x.(type) {
-	case hasNode, globalNode, constNode:
-		n.x.write(b)
-	default:
-		// Calico would read !k contains "v" the same way, but the
-		// parentheses spare the reader the precedence rule.
+	case andNode, orNode:
 		b.WriteByte('(')
 		n.x.write(b)
 		b.WriteByte(')')
+	default:
+		// As Calico writes it: "!" binds to the whole comparison, and no
+		// parentheses means the canonical form nests no deeper than the
+		// input, so it parses back within MaxDepth.
+		n.x.write(b)
 	}
 }
 

@@ -60,7 +60,7 @@ var validCases = []struct {
 	{`! a == 'a1' || ! b == 'b1'`, `a != "a1" || b != "b1"`, []set{{"a": "a1"}}, []set{{"a": "a1", "b": "b1"}}},
 	{`!(!has(a) || has(b))`, `!(!has(a) || has(b))`, []set{{"a": "a"}}, []set{{}, {"a": "a", "b": ""}}},
 	{`!(has(b) || !has(a))`, `!(has(b) || !has(a))`, []set{{"a": "a"}}, []set{{}, {"b": ""}}},
-	{`!(a contains "x")`, `!(a contains "x")`, []set{{}, {"a": "y"}}, []set{{"a": "axe"}}},
+	{`!(a contains "x")`, `!a contains "x"`, []set{{}, {"a": "y"}}, []set{{"a": "axe"}}},
 	{`!(a not in {"x", "y"})`, `a in {"x", "y"}`, []set{{"a": "x"}}, []set{{}, {"a": "z"}}},
 	{`!(a != "x")`, `a == "x"`, []set{{"a": "x"}}, []set{{}, {"a": "z"}}},
 	{`!global()`, `!global()`, nil, []set{{}}},
@@ -322,6 +322,28 @@ func TestParseLimits(t *testing.T) {
 				t.Errorf("String (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCanonicalWithinDepth: a selector at the depth limit whose every
+// parenthesis is needed, with a negated comparison innermost, still parses
+// back from its canonical form.
+func TestCanonicalWithinDepth(t *testing.T) {
+	t.Parallel()
+	in := strings.Repeat(`has(a) && (has(b) || `, MaxDepth) + `!a contains "x"` + strings.Repeat(")", MaxDepth)
+	sel, err := Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse(sel.String())
+	if err != nil {
+		t.Fatalf("canonical form does not parse: %v", err)
+	}
+	if again.String() != sel.String() {
+		t.Errorf("String does not round-trip:\n%s\n%s", sel, again)
+	}
+	if want := strings.Count(in, "("); strings.Count(sel.String(), "(") != want {
+		t.Errorf("canonical form has %d parentheses, want %d: %s", strings.Count(sel.String(), "("), want, sel)
 	}
 }
 
