@@ -200,10 +200,14 @@ type policyParser func(obj map[string]any, pc *parseContext) ([]*policy, error)
 
 // policyParsers reads each policy API, by group/kind.
 var policyParsers = map[string]policyParser{
-	"networking.k8s.io/NetworkPolicy":          parseNetworkPolicy,
-	"extensions/NetworkPolicy":                 parseNetworkPolicy,
-	"cilium.io/CiliumNetworkPolicy":            parseCiliumPolicy,
-	"cilium.io/CiliumClusterwideNetworkPolicy": parseCiliumPolicy,
+	"networking.k8s.io/NetworkPolicy":           parseNetworkPolicy,
+	"extensions/NetworkPolicy":                  parseNetworkPolicy,
+	"projectcalico.org/NetworkPolicy":           parseCalicoPolicy,
+	"projectcalico.org/GlobalNetworkPolicy":     parseCalicoPolicy,
+	"crd.projectcalico.org/NetworkPolicy":       parseCalicoPolicy,
+	"crd.projectcalico.org/GlobalNetworkPolicy": parseCalicoPolicy,
+	"cilium.io/CiliumNetworkPolicy":             parseCiliumPolicy,
+	"cilium.io/CiliumClusterwideNetworkPolicy":  parseCiliumPolicy,
 }
 
 // parseNetworkPolicy adapts parsePolicy to policyParser.
@@ -222,6 +226,7 @@ func (e *Environment) readPolicies(objs []map[string]any, pc *parseContext) erro
 	if pc.err != nil {
 		return pc.err
 	}
+	pc.namespaceLabels = e.namespaceLabelsOf
 	byObject := map[string][]*policy{}
 	foreignByObject := map[string][]foreign{}
 	var order []string

@@ -253,7 +253,7 @@ func (u *universe) compile(env *Environment) *compiled {
 			in = []string{s.namespace}
 		}
 		for _, ns := range in {
-			if s.namespaces != nil && !s.namespaces.Matches(env.namespaceLabelsOf(ns)) {
+			if s.namespaces != nil && !s.namespaces.Matches(s.namespaceView(env, ns)) {
 				continue
 			}
 			for _, i := range byNS[ns] {
@@ -416,9 +416,10 @@ type target struct {
 	labels         labels.Set
 	serviceAccount string
 	saLabels       labels.Set
-	// cilium is Cilium's view of the pod's labels, built when first needed.
-	cilium labels.Set
-	env    *Environment
+	// cilium and calico are Cilium's and Calico's views of the pod's
+	// labels, built when first needed.
+	cilium, calico labels.Set
+	env            *Environment
 }
 
 // matches reports whether the workload t is in s, apart from the namespace
@@ -426,18 +427,30 @@ type target struct {
 func (s *selection) matches(t *target) bool {
 	if s.pods != nil {
 		ls := t.labels
-		if s.cilium {
+		switch {
+		case s.cilium:
 			if t.cilium == nil {
 				t.cilium = ciliumLabels(t)
 			}
 			ls = t.cilium
+		case s.calico:
+			if t.calico == nil {
+				t.calico = calicoLabels(t)
+			}
+			ls = t.calico
 		}
 		if !s.pods.Matches(ls) {
 			return false
 		}
 	}
-	if s.serviceAccounts != nil && !s.serviceAccounts.Matches(t.saLabels) {
-		return false
+	if s.serviceAccounts != nil {
+		ls := t.saLabels
+		if s.calico {
+			ls = withCalicoName(ls, t.serviceAccount)
+		}
+		if !s.serviceAccounts.Matches(ls) {
+			return false
+		}
 	}
 	if len(s.serviceAccountNames) > 0 && !slices.Contains(s.serviceAccountNames, t.serviceAccount) {
 		return false
@@ -464,6 +477,59 @@ func ciliumLabels(t *target) labels.Set {
 		out[ciliumNamespaceLabels+k] = v
 	}
 	out[ciliumServiceAccountLabel] = t.serviceAccount
+	return out
+}
+
+// namespaceView returns the labels s's namespace matcher sees for ns.
+func (s *selection) namespaceView(env *Environment, ns string) labels.Set {
+	if s.calico {
+		return withCalicoName(env.namespaceLabelsOf(ns), ns)
+	}
+	return env.namespaceLabelsOf(ns)
+}
+
+// Calico's view of a pod, as libcalico-go's conversion builds a workload
+// endpoint (workload_endpoint_default.go, conversion.go): the pod's labels,
+// plus the endpoint labels below, plus the labels of the profiles it
+// inherits, which are its namespace's labels under pcns. and its service
+// account's under pcsa., each with projectcalico.org/name. Calico's own
+// namespaceSelector and serviceAccounts are these prefixed labels, so a
+// selector may name them directly too.
+const (
+	calicoNamespaceLabel       = "projectcalico.org/namespace"
+	calicoOrchestratorLabel    = "projectcalico.org/orchestrator"
+	calicoServiceAccountLabel  = "projectcalico.org/serviceaccount"
+	calicoNameLabel            = "projectcalico.org/name"
+	calicoNamespacePrefix      = "pcns."
+	calicoServiceAccountPrefix = "pcsa."
+)
+
+func calicoLabels(t *target) labels.Set {
+	out := make(labels.Set, len(t.labels)+8)
+	for k, v := range withCalicoName(t.env.namespaceLabelsOf(t.namespace), t.namespace) {
+		out[calicoNamespacePrefix+k] = v
+	}
+	for k, v := range withCalicoName(t.saLabels, t.serviceAccount) {
+		out[calicoServiceAccountPrefix+k] = v
+	}
+	// An endpoint's own labels win over inherited ones.
+	for k, v := range t.labels {
+		out[k] = v
+	}
+	out[calicoNamespaceLabel] = t.namespace
+	out[calicoOrchestratorLabel] = "k8s"
+	out[calicoServiceAccountLabel] = t.serviceAccount
+	return out
+}
+
+// withCalicoName returns ls plus projectcalico.org/name, which Calico adds
+// to the labels of namespaces and service accounts.
+func withCalicoName(ls map[string]string, name string) labels.Set {
+	out := make(labels.Set, len(ls)+1)
+	for k, v := range ls {
+		out[k] = v
+	}
+	out[calicoNameLabel] = name
 	return out
 }
 

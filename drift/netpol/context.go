@@ -17,11 +17,15 @@ type parseContext struct {
 	// GlobalNetworkSets (namespace empty), which Calico selectors match
 	// like endpoints.
 	networkSets []networkSet
+	// namespaceLabels returns a namespace's labels, for selectors that
+	// match namespaced network sets by their namespace.
+	namespaceLabels func(ns string) labels.Set
+	// foreign collects what policy parsers read as foreign entries (Calico
+	// host endpoint and Cilium host policies), which readPolicies moves to
+	// the environment.
+	foreign []foreign
 	// err is the first error reading them, reported with the policies.
 	err error
-	// foreign collects what policy parsers read as foreign entries (host
-	// policies), which readPolicies moves to the environment.
-	foreign []foreign
 }
 
 // addForeign records a foreign entry read from a policy object.

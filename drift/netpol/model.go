@@ -118,6 +118,10 @@ type selection struct {
 	// set it sees Cilium's view of a pod's labels instead (see ciliumLabels).
 	pods   matcher
 	cilium bool
+	// calico makes every matcher see Calico's view instead: pods the labels
+	// Calico gives a workload endpoint (see calicoLabels), namespaces and
+	// serviceAccounts their labels plus projectcalico.org/name.
+	calico bool
 	// serviceAccounts matches the labels of the pod's ServiceAccount
 	// (Calico's serviceAccountSelector); serviceAccountNames lists names.
 	serviceAccounts     matcher
@@ -134,6 +138,9 @@ func (s *selection) key() string {
 	}
 	if s.cilium {
 		b.WriteString("\x00cilium")
+	}
+	if s.calico {
+		b.WriteString("\x00calico")
 	}
 	for _, n := range s.serviceAccountNames {
 		b.WriteByte(0)

@@ -45,8 +45,9 @@ func microservicesDemo(t *testing.T) []map[string]any {
 }
 
 // TestRealPolicies loads every real policy file next to real and synthetic
-// workloads: each must build, every upstream NetworkPolicy in it must be
-// kept (other APIs have tests of their own), and an environment compared with an independently
+// workloads: each must build, every upstream NetworkPolicy and Calico policy
+// in it must be kept (Cilium's have tests of their own), and an environment
+// compared with an independently
 // built copy of itself must give no finding.
 func TestRealPolicies(t *testing.T) {
 	t.Parallel()
@@ -82,6 +83,9 @@ func TestRealPolicies(t *testing.T) {
 				if o["kind"] == "NetworkPolicy" && o["apiVersion"] == "networking.k8s.io/v1" {
 					upstream++
 				}
+				if (o["kind"] == "NetworkPolicy" || o["kind"] == "GlobalNetworkPolicy") && calicoGroup(apiGroup(o)) {
+					upstream++
+				}
 			}
 			build := func() *Environment {
 				env, err := Build(slices.Concat(workloads, readObjects(t, f)))
@@ -93,12 +97,12 @@ func TestRealPolicies(t *testing.T) {
 			a, b := build(), build()
 			kept := 0
 			for _, p := range a.policies {
-				if p.api == apiNetworkPolicy {
+				if p.api == apiNetworkPolicy || p.api == apiCalicoNetworkPolicy || p.api == apiCalicoGlobalNetworkPolicy {
 					kept++
 				}
 			}
 			if kept != upstream {
-				t.Errorf("kept %d NetworkPolicies, want the %d networking.k8s.io/v1 ones", kept, upstream)
+				t.Errorf("kept %d NetworkPolicies and Calico policies, want the %d upstream ones", kept, upstream)
 			}
 			if got := Compare(a, b); len(got) != 0 {
 				t.Errorf("compared with itself: %d differences, want none; first: %+v", len(got), got[0])
