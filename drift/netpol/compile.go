@@ -186,6 +186,17 @@ type opaqueUse struct {
 // direction.
 func (ch *chain) selected() bool { return len(ch.runs) > 0 }
 
+// mayDeny reports whether the chain can refuse anything: a tier that denies
+// by default, or a Deny rule. A chain that cannot allows every connection.
+func (ch *chain) mayDeny() bool {
+	for _, rn := range ch.runs {
+		if rn.deny || slices.ContainsFunc(rn.entries, func(e entry) bool { return e.action == actionDeny }) {
+			return true
+		}
+	}
+	return false
+}
+
 // grant is a compiled rule: it matches peers on ports (plus named ports
 // resolved against the destination, minus notNamed ones). A nil peers means
 // every endpoint.

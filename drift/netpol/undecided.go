@@ -46,7 +46,10 @@ func CompareAll(dev, prod *Environment) ([]Difference, []Undecided) {
 			if dir == DirectionIngress {
 				dc, pc = &d.in[i], &p.in[i]
 			}
-			if x, ok := compareOpaque(dc.opaque, pc.opaque); ok {
+			// An allowance the model cannot decide matters only where the
+			// other environment may deny: against a side that allows
+			// everything, it cannot allow more.
+			if x, ok := compareOpaque(dropAllows(dc.opaque, !pc.mayDeny()), dropAllows(pc.opaque, !dc.mayDeny())); ok {
 				x.Workload, x.Direction = u.eps[i], dir
 				x.Message = x.message(u.desc[i])
 				undecided = append(undecided, x)
@@ -54,6 +57,15 @@ func CompareAll(dev, prod *Environment) ([]Difference, []Undecided) {
 		}
 	}
 	return u.compare(d, p), undecided
+}
+
+// dropAllows returns uses without the conditions that can only allow more,
+// when drop is set.
+func dropAllows(uses []opaqueUse, drop bool) []opaqueUse {
+	if !drop {
+		return uses
+	}
+	return slices.DeleteFunc(slices.Clone(uses), func(o opaqueUse) bool { return o.effect == effectAllows })
 }
 
 // compareOpaque compares two sorted lists of conditions as multisets of

@@ -54,3 +54,45 @@ func TestCompareOpaque(t *testing.T) {
 		})
 	}
 }
+
+// An allowance the model cannot decide (a domain name) that only one side
+// has matters only where the other side may deny: against a workload that
+// no policy restricts it cannot allow more, so it is not reported; against
+// an isolated one it is (prod allowing a domain dev does not is dev being
+// stricter).
+func TestCompareAllAllowanceAgainstOpenSide(t *testing.T) {
+	t.Parallel()
+	objs := []map[string]any{deployment("x", "a", "pod=a")}
+	fqdn := cnpDoc("x", "fqdn", `
+endpointSelector: {matchLabels: {pod: a}}
+egress:
+- toFQDNs: [{matchName: api.example.com}]
+- toCIDR: [192.0.2.0/24]`)
+	world := cnpDoc("x", "cidr", `
+endpointSelector: {matchLabels: {pod: a}}
+egress:
+- toCIDR: [192.0.2.0/24]`)
+	tests := []struct {
+		name      string
+		dev, prod string
+		undecided int
+		stricter  bool
+	}{
+		{name: "prod allows a domain, dev has no policy", dev: "", prod: fqdn},
+		{name: "dev allows a domain, prod has no policy", dev: fqdn, prod: ""},
+		{name: "prod allows a domain, dev is isolated", dev: world, prod: fqdn, undecided: 1, stricter: true},
+		{name: "dev allows a domain, prod is isolated", dev: fqdn, prod: world, undecided: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, got := CompareAll(mustBuild(t, objs, tc.dev), mustBuild(t, objs, tc.prod))
+			if len(got) != tc.undecided {
+				t.Fatalf("undecided: %+v, want %d", got, tc.undecided)
+			}
+			if tc.undecided > 0 && (got[0].Stricter != tc.stricter || got[0].Direction != DirectionEgress) {
+				t.Errorf("undecided %+v, want stricter %v on egress", got[0], tc.stricter)
+			}
+		})
+	}
+}
