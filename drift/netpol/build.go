@@ -202,6 +202,11 @@ type policyParser func(obj map[string]any, pc *parseContext) ([]*policy, error)
 var policyParsers = map[string]policyParser{
 	"networking.k8s.io/NetworkPolicy": parseNetworkPolicy,
 	"extensions/NetworkPolicy":        parseNetworkPolicy,
+
+	// SIG Network's cluster-wide policy API (clusterpolicy.go).
+	"policy.networking.k8s.io/ClusterNetworkPolicy":       parseClusterNetworkPolicy,
+	"policy.networking.k8s.io/AdminNetworkPolicy":         parseAdminNetworkPolicy,
+	"policy.networking.k8s.io/BaselineAdminNetworkPolicy": parseBaselineAdminNetworkPolicy,
 }
 
 // parseNetworkPolicy adapts parsePolicy to policyParser.
