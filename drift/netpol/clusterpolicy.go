@@ -1,6 +1,7 @@
 package netpol
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -288,6 +289,13 @@ func decodeStrict(obj map[string]any, out any) ([]string, error) {
 	}
 	strict, ok := runtime.AsStrictDecodingError(err)
 	if !ok {
+		// The converter does not say where a value has the wrong type
+		// ("unrecognized type: int32"); encoding/json names the field.
+		if data, jerr := json.Marshal(obj); jerr == nil {
+			if jerr := json.Unmarshal(data, out); jerr != nil {
+				return nil, fmt.Errorf("decoding: %w", jerr)
+			}
+		}
 		return nil, fmt.Errorf("decoding: %w", err)
 	}
 	var paths []string
@@ -718,7 +726,6 @@ func (cp *clusterPolicy) rule(obj map[string]any, dir, peersField string, i int,
 		out.ports = append(out.ports, portSpec{protocol: p.proto, lo: p.lo, hi: p.hi})
 	}
 	where := fmt.Sprintf("%s %s[%d]", cp.where, dir, i)
-	toFrom := map[string]string{"from": "from", "to": "to"}[peersField]
 	// peers is non-nil: a rule whose peers are all opaque matches no
 	// endpoint of the model.
 	out.peers = []peer{}
@@ -753,7 +760,7 @@ func (cp *clusterPolicy) rule(obj map[string]any, dir, peersField string, i int,
 			if sel.Empty() {
 				what = "every node"
 			}
-			out.opaque = append(out.opaque, cp.opaque(where, out.action, toFrom, what, r.ports))
+			out.opaque = append(out.opaque, cp.opaque(where, out.action, peersField, what, r.ports))
 		case "networks":
 			ps, err := networks(at+".networks", pe.networks)
 			if err != nil {
@@ -777,7 +784,7 @@ func (cp *clusterPolicy) rule(obj map[string]any, dir, peersField string, i int,
 			if out.action != actionAllow {
 				what += " (the API supports domain names in Accept rules only)"
 			}
-			out.opaque = append(out.opaque, cp.opaque(where, out.action, toFrom, what, r.ports))
+			out.opaque = append(out.opaque, cp.opaque(where, out.action, peersField, what, r.ports))
 		}
 	}
 	if failClosed != nil {
@@ -795,8 +802,9 @@ func (cp *clusterPolicy) rule(obj map[string]any, dir, peersField string, i int,
 		} else {
 			out.peers = []peer{}
 		}
-		what := fmt.Sprintf("a peer of fields unknown to driftgate (%s), %s as the API says to fail closed", strings.Join(failClosed, ", "), read)
-		out.opaque = append(out.opaque, opaque{what: where + ": " + cp.actionWord(r.action) + " " + toFrom + " " + what + portsText(r.ports), effect: effectAllows})
+		what := fmt.Sprintf("%s: %s %s a peer of fields unknown to driftgate (%s)%s, %s as the API says to fail closed",
+			where, cp.actionWord(r.action), peersField, strings.Join(failClosed, ", "), portsText(r.ports), read)
+		out.opaque = append(out.opaque, opaque{what: what, effect: effectAllows})
 	}
 	return out, nil
 }
@@ -837,9 +845,9 @@ func (cp *clusterPolicy) actionWord(a string) string {
 // position (first match wins), the action, the peer and the ports. The
 // effect is relative to the model, which matches nothing for the peer: an
 // Allow can only allow more, a Deny only less, a Pass either.
-func (cp *clusterPolicy) opaque(where string, a action, toFrom, what string, ports []clusterPort) opaque {
+func (cp *clusterPolicy) opaque(where string, a action, peersField, what string, ports []clusterPort) opaque {
 	eff := map[action]effect{actionAllow: effectAllows, actionDeny: effectRestricts, actionPass: effectUnknown}[a]
-	return opaque{what: where + ": " + a.String() + " " + toFrom + " " + what + portsText(ports), effect: eff}
+	return opaque{what: where + ": " + a.String() + " " + peersField + " " + what + portsText(ports), effect: eff}
 }
 
 // portsText words ports for opaque texts, sorted so that order does not
