@@ -160,7 +160,7 @@ func parseClusterNetworkPolicy(obj map[string]any, _ *parseContext) ([]*policy, 
 		for j, pe := range r.To {
 			cr.peers[j] = clusterPeer{
 				namespaces: pe.Namespaces, pods: cnpPods(pe.Pods), nodes: pe.Nodes,
-				networks: cidrStrings(pe.Networks), domainNames: domainStrings(pe.DomainNames),
+				networks: toStrings(pe.Networks), domainNames: toStrings(pe.DomainNames),
 				unknown: unknownIn(unknown, fmt.Sprintf("%s.to[%d]", path, j)),
 			}
 		}
@@ -208,7 +208,7 @@ func parseAdminNetworkPolicy(obj map[string]any, _ *parseContext) ([]*policy, er
 		for j, pe := range r.To {
 			cr.peers[j] = clusterPeer{
 				namespaces: pe.Namespaces, pods: anpPods(pe.Pods), nodes: pe.Nodes,
-				networks: cidrStrings(pe.Networks), domainNames: domainStrings(pe.DomainNames),
+				networks: toStrings(pe.Networks), domainNames: toStrings(pe.DomainNames),
 				unknown: unknownIn(unknown, fmt.Sprintf("%s.to[%d]", path, j)),
 			}
 		}
@@ -259,7 +259,7 @@ func parseBaselineAdminNetworkPolicy(obj map[string]any, _ *parseContext) ([]*po
 		for j, pe := range r.To {
 			cr.peers[j] = clusterPeer{
 				namespaces: pe.Namespaces, pods: anpPods(pe.Pods), nodes: pe.Nodes,
-				networks: cidrStrings(pe.Networks),
+				networks: toStrings(pe.Networks),
 				unknown:  unknownIn(unknown, fmt.Sprintf("%s.to[%d]", path, j)),
 			}
 		}
@@ -364,7 +364,8 @@ func anpIngressPeers(from []anpv1alpha1.AdminNetworkPolicyIngressPeer, unknown [
 	return out
 }
 
-func cidrStrings[S ~string](in []S) []string {
+// toStrings converts a list of a string type (CIDR, DomainName), keeping nil.
+func toStrings[S ~string](in []S) []string {
 	if in == nil {
 		return nil
 	}
@@ -374,8 +375,6 @@ func cidrStrings[S ~string](in []S) []string {
 	}
 	return out
 }
-
-func domainStrings[S ~string](in []S) []string { return cidrStrings(in) }
 
 // cnpProtocols reads v1beta1 protocols: each entry is exactly one of tcp,
 // udp, sctp (a destination port number or range) or destinationNamedPort.
@@ -544,6 +543,11 @@ func (cp *clusterPolicy) read(obj map[string]any, unknown []string) ([]*policy, 
 	// Unknown fields are an error, except those of a peer that sets no
 	// field this version knows: the API says to fail closed on those.
 	for _, u := range unknown {
+		// A newer implementation's status says nothing about what the
+		// policy allows.
+		if strings.HasPrefix(u, "status.") {
+			continue
+		}
 		if !cp.inUnknownPeer(u) {
 			return nil, fmt.Errorf("%s: unknown field; driftgate reads %s as of sigs.k8s.io/network-policy-api v0.3.0, so a newer CRD or a typo wrote it", u, policyGroup)
 		}

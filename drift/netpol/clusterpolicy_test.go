@@ -301,6 +301,18 @@ egress: [{action: Accept, to: [{futurePeer: {}}, {namespaces: {}}]}]`),
 			want: to(xa, "none", all...),
 		},
 		{
+			name: "a status written by a newer implementation is no concern",
+			policies: cnpDoc("deny-from-y", `
+tier: Admin
+priority: 10
+subject: {namespaces: {matchLabels: {ns: x}}}
+ingress: [{action: Deny, from: [{namespaces: {matchLabels: {ns: "y"}}}]}]`) + `status:
+  conditions: [{type: Ready, status: "True", reason: Programmed, message: ok, lastTransitionTime: "2026-01-01T00:00:00Z"}]
+  programmedNodes: 3
+`,
+			want: merge(from(xa, "none", ya, yb), from(xb, "none", ya, yb)),
+		},
+		{
 			name: "ingress has no networks peer, so one fails closed",
 			policies: cnpDoc("ten-in", `
 tier: Admin
