@@ -200,14 +200,23 @@ type policyParser func(obj map[string]any, pc *parseContext) ([]*policy, error)
 
 // policyParsers reads each policy API, by group/kind.
 var policyParsers = map[string]policyParser{
-	"networking.k8s.io/NetworkPolicy":           parseNetworkPolicy,
-	"extensions/NetworkPolicy":                  parseNetworkPolicy,
+	"networking.k8s.io/NetworkPolicy": parseNetworkPolicy,
+	"extensions/NetworkPolicy":        parseNetworkPolicy,
+
+	// SIG Network's cluster-wide policy API (clusterpolicy.go).
+	"policy.networking.k8s.io/ClusterNetworkPolicy":       parseClusterNetworkPolicy,
+	"policy.networking.k8s.io/AdminNetworkPolicy":         parseAdminNetworkPolicy,
+	"policy.networking.k8s.io/BaselineAdminNetworkPolicy": parseBaselineAdminNetworkPolicy,
+
+	// Calico, with and without its API server (calico.go).
 	"projectcalico.org/NetworkPolicy":           parseCalicoPolicy,
 	"projectcalico.org/GlobalNetworkPolicy":     parseCalicoPolicy,
 	"crd.projectcalico.org/NetworkPolicy":       parseCalicoPolicy,
 	"crd.projectcalico.org/GlobalNetworkPolicy": parseCalicoPolicy,
-	"cilium.io/CiliumNetworkPolicy":             parseCiliumPolicy,
-	"cilium.io/CiliumClusterwideNetworkPolicy":  parseCiliumPolicy,
+
+	// Cilium (cilium.go).
+	"cilium.io/CiliumNetworkPolicy":            parseCiliumPolicy,
+	"cilium.io/CiliumClusterwideNetworkPolicy": parseCiliumPolicy,
 }
 
 // parseNetworkPolicy adapts parsePolicy to policyParser.
