@@ -210,7 +210,7 @@ func (c *ciliumParser) parseRule(spec map[string]any, path, name string) ([]*pol
 			ingress: ingressOn,
 			egress:  egressOn,
 			global:  true,
-			what:    "Cilium host policy " + canonicalJSON(maps(spec, "description", "labels")),
+			what:    "Cilium host policy " + canonicalJSON(withoutKeys(spec, "description", "labels")),
 		}
 		return nil, f, nil
 	}
@@ -227,7 +227,7 @@ func (c *ciliumParser) parseRule(spec map[string]any, path, name string) ([]*pol
 			ingress: ingressOn,
 			egress:  egressOn,
 			global:  true,
-			what:    "Cilium policy for non-pod endpoints " + canonicalJSON(maps(spec, "description", "labels")),
+			what:    "Cilium policy for non-pod endpoints " + canonicalJSON(withoutKeys(spec, "description", "labels")),
 		}
 		return nil, f, nil
 	}
@@ -1076,8 +1076,8 @@ func boolAt(m map[string]any, key string, def bool) (bool, error) {
 	}
 }
 
-// maps returns m without the given keys.
-func maps(m map[string]any, without ...string) map[string]any {
+// withoutKeys returns m without the given keys.
+func withoutKeys(m map[string]any, without ...string) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		if !slices.Contains(without, k) {

@@ -178,6 +178,7 @@ func parseAdminNetworkPolicy(obj map[string]any, _ *parseContext) ([]*policy, er
 	if v := apiVersion(obj); v != "v1alpha1" {
 		return nil, fmt.Errorf("apiVersion %s/%s is not supported (want v1alpha1)", policyGroup, v)
 	}
+	obj = upgradeV1alpha1(obj)
 	var in anpv1alpha1.AdminNetworkPolicy
 	unknown, err := decodeStrict(obj, &in)
 	if err != nil {
@@ -228,6 +229,7 @@ func parseBaselineAdminNetworkPolicy(obj map[string]any, _ *parseContext) ([]*po
 	if v := apiVersion(obj); v != "v1alpha1" {
 		return nil, fmt.Errorf("apiVersion %s/%s is not supported (want v1alpha1)", policyGroup, v)
 	}
+	obj = upgradeV1alpha1(obj)
 	var in anpv1alpha1.BaselineAdminNetworkPolicy
 	unknown, err := decodeStrict(obj, &in)
 	if err != nil {
@@ -737,6 +739,11 @@ func (cp *clusterPolicy) rule(obj map[string]any, dir, peersField string, i int,
 	for j, pe := range r.peers {
 		at := fmt.Sprintf("%s.%s[%d]", path, peersField, j)
 		set := pe.known()
+		if text, ok := relationalPeer(obj, pe.unknown, []any{"spec", dir, i, peersField, j}); ok && len(set) == 0 {
+			// An older v1alpha1 sameLabels or notSameLabels peer.
+			out.opaque = append(out.opaque, cp.opaque(where, out.action, peersField, "namespaces related to the subject's "+text, r.ports))
+			continue
+		}
 		if len(set) == 0 && len(pe.unknown) > 0 {
 			failClosed = append(failClosed, pe.unknown...)
 			continue

@@ -374,6 +374,14 @@ egress: [{action: Allow, to: [{domainNames: ["*.example.com", api.example.com]}]
 			want: []opaque{{what: "Admin tier priority 30 egress[0]: Allow to domain names *.example.com, api.example.com on TCP/443", effect: effectAllows}},
 		},
 		{
+			name: "an older v1alpha1 sameLabels peer, relative to the subject's namespace",
+			policies: anpDoc("tenants", `
+priority: 7
+`+subject+`
+egress: [{action: Deny, to: [{namespaces: {notSameLabels: [tenant]}}]}]`),
+			want: []opaque{{what: `Admin tier priority 7 egress[0]: Deny to namespaces related to the subject's {"namespaces":{"notSameLabels":["tenant"]}} on any port`, effect: effectRestricts}},
+		},
+		{
 			name: "a Deny to domain names, which the API does not support",
 			policies: cnpV1beta1Doc("fqdn", `
 tier: Baseline
@@ -497,6 +505,23 @@ ingress:
 - {action: Deny, from: [{namespaces: {}}]}`),
 		},
 		{
+			// Releases up to v0.1.4 wrote namespaces and pods peers as
+			// {namespaceSelector: ...} and {namespaces: {namespaceSelector}, podSelector}.
+			name: "an AdminNetworkPolicy of the older v1alpha1 shape in dev, of the newer in prod",
+			dev: anpDoc("isolate", `
+priority: 5
+subject: {namespaces: {matchLabels: {ns: x}}}
+ingress:
+- {action: Allow, from: [{pods: {namespaces: {namespaceSelector: {matchLabels: {ns: x}}}, podSelector: {matchLabels: {pod: b}}}}]}
+- {action: Deny, from: [{namespaces: {namespaceSelector: {}}}]}`),
+			prod: anpDoc("isolate", `
+priority: 5
+subject: {namespaces: {matchLabels: {ns: x}}}
+ingress:
+- {action: Allow, from: [{pods: {namespaceSelector: {matchLabels: {ns: x}}, podSelector: {matchLabels: {pod: b}}}}]}
+- {action: Deny, from: [{namespaces: {}}]}`),
+		},
+		{
 			name: "v1alpha2 in dev, v1beta1 in prod",
 			dev: clusterDoc("ClusterNetworkPolicy", "v1alpha2", "baseline", `
 tier: Baseline
@@ -596,7 +621,7 @@ func TestClusterPolicyErrors(t *testing.T) {
 		{"peer left null, as in the tenant user story", admin("ingress: [{action: Pass, from: [{namespaces: null}]}]"), "spec.ingress[0].from[0]: exactly one of namespaces, pods must be set, none is"},
 		{"two fields in one peer", egress("{namespaces: {}, networks: [10.0.0.0/8]}"), "spec.egress[0].to[0]: exactly one of namespaces, pods, nodes, networks, domainNames must be set, not namespaces and networks"},
 		{"known and unknown field in one peer", egress("{namespaces: {}, zones: [eu]}"), "spec.egress[0].to[0].zones: unknown field"},
-		{"old namespaces peer with sameLabels", anpDoc("p", "priority: 1\n"+subject+"ingress: [{action: Pass, from: [{namespaces: {sameLabels: [tenant]}}]}]"), "spec.ingress[0].from[0].namespaces.sameLabels: unknown field"},
+		{"older namespaces peer with a selector and sameLabels", anpDoc("p", "priority: 1\n"+subject+"ingress: [{action: Pass, from: [{namespaces: {namespaceSelector: {}, sameLabels: [tenant]}}]}]"), "spec.ingress[0].from[0]." + relationalKey + ": unknown field"},
 		{"typo in spec", admin("egres: []"), "spec.egres: unknown field"},
 		{"pods peer without podSelector", egress("{pods: {namespaceSelector: {}}}"), "spec.egress[0].to[0].pods.podSelector: required"},
 		{"not a CIDR", egress("{networks: [10.0.0.0]}"), `spec.egress[0].to[0].networks[0]: "10.0.0.0" is not a CIDR`},
