@@ -178,7 +178,10 @@ func parseAdminNetworkPolicy(obj map[string]any, _ *parseContext) ([]*policy, er
 	if v := apiVersion(obj); v != "v1alpha1" {
 		return nil, fmt.Errorf("apiVersion %s/%s is not supported (want v1alpha1)", policyGroup, v)
 	}
-	obj = upgradeV1alpha1(obj)
+	obj, err := upgradeV1alpha1(obj)
+	if err != nil {
+		return nil, err
+	}
 	var in anpv1alpha1.AdminNetworkPolicy
 	unknown, err := decodeStrict(obj, &in)
 	if err != nil {
@@ -229,7 +232,10 @@ func parseBaselineAdminNetworkPolicy(obj map[string]any, _ *parseContext) ([]*po
 	if v := apiVersion(obj); v != "v1alpha1" {
 		return nil, fmt.Errorf("apiVersion %s/%s is not supported (want v1alpha1)", policyGroup, v)
 	}
-	obj = upgradeV1alpha1(obj)
+	obj, err := upgradeV1alpha1(obj)
+	if err != nil {
+		return nil, err
+	}
 	var in anpv1alpha1.BaselineAdminNetworkPolicy
 	unknown, err := decodeStrict(obj, &in)
 	if err != nil {

@@ -621,7 +621,7 @@ func TestClusterPolicyErrors(t *testing.T) {
 		{"peer left null, as in the tenant user story", admin("ingress: [{action: Pass, from: [{namespaces: null}]}]"), "spec.ingress[0].from[0]: exactly one of namespaces, pods must be set, none is"},
 		{"two fields in one peer", egress("{namespaces: {}, networks: [10.0.0.0/8]}"), "spec.egress[0].to[0]: exactly one of namespaces, pods, nodes, networks, domainNames must be set, not namespaces and networks"},
 		{"known and unknown field in one peer", egress("{namespaces: {}, zones: [eu]}"), "spec.egress[0].to[0].zones: unknown field"},
-		{"older namespaces peer with a selector and sameLabels", anpDoc("p", "priority: 1\n"+subject+"ingress: [{action: Pass, from: [{namespaces: {namespaceSelector: {}, sameLabels: [tenant]}}]}]"), "spec.ingress[0].from[0]." + relationalKey + ": unknown field"},
+		{"older namespaces peer with a selector and sameLabels", anpDoc("p", "priority: 1\n"+subject+"ingress: [{action: Pass, from: [{namespaces: {namespaceSelector: {}, sameLabels: [tenant]}}]}]"), "spec.ingress[0].from[0].namespaces: exactly one of namespaceSelector, sameLabels, notSameLabels must be set"},
 		{"typo in spec", admin("egres: []"), "spec.egres: unknown field"},
 		{"pods peer without podSelector", egress("{pods: {namespaceSelector: {}}}"), "spec.egress[0].to[0].pods.podSelector: required"},
 		{"not a CIDR", egress("{networks: [10.0.0.0]}"), `spec.egress[0].to[0].networks[0]: "10.0.0.0" is not a CIDR`},

@@ -24,10 +24,10 @@ const relationalKey = "x-driftgate-relational"
 
 // upgradeV1alpha1 returns obj with every older-shape peer rewritten. obj is
 // not modified; only the maps on the way to a rewritten peer are copied.
-func upgradeV1alpha1(obj map[string]any) map[string]any {
+func upgradeV1alpha1(obj map[string]any) (map[string]any, error) {
 	spec, ok := obj["spec"].(map[string]any)
 	if !ok {
-		return obj
+		return obj, nil
 	}
 	var newSpec map[string]any
 	for _, dir := range []struct{ rules, peers string }{{"ingress", "from"}, {"egress", "to"}} {
@@ -51,7 +51,10 @@ func upgradeV1alpha1(obj map[string]any) map[string]any {
 				if !ok {
 					continue
 				}
-				np, changed := upgradePeer(pm)
+				np, changed, err := upgradePeer(pm)
+				if err != nil {
+					return nil, fmt.Errorf("spec.%s[%d].%s[%d].%w", dir.rules, i, dir.peers, j, err)
+				}
 				if !changed {
 					continue
 				}
@@ -79,40 +82,46 @@ func upgradeV1alpha1(obj map[string]any) map[string]any {
 		newSpec[dir.rules] = newRules
 	}
 	if newSpec == nil {
-		return obj
+		return obj, nil
 	}
 	out := maps.Clone(obj)
 	out["spec"] = newSpec
-	return out
+	return out, nil
 }
 
 // upgradePeer rewrites one peer of the older shape, reporting whether it was
 // one.
-func upgradePeer(pm map[string]any) (map[string]any, bool) {
+func upgradePeer(pm map[string]any) (map[string]any, bool, error) {
 	if ns, ok := pm["namespaces"].(map[string]any); ok && olderNamespacedPeer(ns) {
-		if sel, ok := ns["namespaceSelector"]; ok && len(ns) == 1 {
+		if len(ns) != 1 {
+			return nil, false, fmt.Errorf("namespaces: exactly one of namespaceSelector, sameLabels, notSameLabels must be set")
+		}
+		if sel, ok := ns["namespaceSelector"]; ok {
 			out := maps.Clone(pm)
 			out["namespaces"] = sel
-			return out, true
+			return out, true, nil
 		}
-		return relational(pm), true
+		return relational(pm), true, nil
 	}
 	if pods, ok := pm["pods"].(map[string]any); ok {
 		ns, ok := pods["namespaces"].(map[string]any)
 		if !ok || !olderNamespacedPeer(ns) {
-			return pm, false
+			return pm, false, nil
 		}
-		if sel, ok := ns["namespaceSelector"]; ok && len(ns) == 1 {
+		if len(ns) != 1 {
+			return nil, false, fmt.Errorf("pods.namespaces: exactly one of namespaceSelector, sameLabels, notSameLabels must be set")
+		}
+		if sel, ok := ns["namespaceSelector"]; ok {
 			np := maps.Clone(pods)
 			delete(np, "namespaces")
 			np["namespaceSelector"] = sel
 			out := maps.Clone(pm)
 			out["pods"] = np
-			return out, true
+			return out, true, nil
 		}
-		return relational(pm), true
+		return relational(pm), true, nil
 	}
-	return pm, false
+	return pm, false, nil
 }
 
 // olderNamespacedPeer reports whether m is the older NamespacedPeer, not a
