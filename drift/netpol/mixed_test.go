@@ -179,3 +179,13 @@ func BenchmarkCompareMixed(b *testing.B) {
 	}
 	b.ReportMetric(float64(findings), "findings")
 }
+
+// BenchmarkBuildMixed measures reading the objects of BenchmarkCompareMixed.
+func BenchmarkBuildMixed(b *testing.B) {
+	objs := generateMixed(1, genSpec{namespaces: 20, perNS: 100, policiesPerNS: 15}, 10)
+	for b.Loop() {
+		if _, err := Build(objs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
