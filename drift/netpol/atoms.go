@@ -35,15 +35,6 @@ func (b bitset) andNot(o bitset) {
 	}
 }
 
-func (b bitset) intersects(o bitset) bool {
-	for i := range b {
-		if b[i]&o[i] != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 func (b bitset) empty() bool {
 	for _, w := range b {
 		if w != 0 {
