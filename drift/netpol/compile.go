@@ -180,6 +180,14 @@ type entry struct {
 type opaqueUse struct {
 	opaque
 	policy string
+	// run and pos place the condition's rule in the chain while it is
+	// built (pos is its entry's index in the run); seal turns them into
+	// prefix.
+	run, pos int
+	// prefix identifies the rules evaluated before the condition's rule,
+	// across environments: the same condition after different rules (a Deny
+	// before it in one environment only) may decide differently.
+	prefix int
 }
 
 // selected reports whether any policy applies to the workload in the chain's
@@ -360,7 +368,6 @@ func (u *universe) compile(env *Environment) *compiled {
 			}
 			grants := make([]*grant, len(dir.rules))
 			locals := make([]bitset, len(dir.rules))
-			var opq []opaqueUse
 			for ri := range dir.rules {
 				r := &dir.rules[ri]
 				if r.action != actionLog {
@@ -368,9 +375,6 @@ func (u *universe) compile(env *Environment) *compiled {
 				}
 				if r.local != nil {
 					locals[ri] = selectionSet(r.local)
-				}
-				for _, o := range r.opaque {
-					opq = append(opq, opaqueUse{o, c.ids[pi]})
 				}
 			}
 			for i := range u.n {
@@ -387,12 +391,16 @@ func (u *universe) compile(env *Environment) *compiled {
 					rn.isolating = append(rn.isolating, pi)
 				}
 				for ri, g := range grants {
-					if g == nil || locals[ri] != nil && !locals[ri].has(i) {
+					if locals[ri] != nil && !locals[ri].has(i) {
 						continue
 					}
-					rn.entries = append(rn.entries, entry{g, dir.rules[ri].action})
+					for _, o := range dir.rules[ri].opaque {
+						ch.opaque = append(ch.opaque, opaqueUse{opaque: o, policy: c.ids[pi], run: len(ch.runs) - 1, pos: len(rn.entries)})
+					}
+					if g != nil {
+						rn.entries = append(rn.entries, entry{g, dir.rules[ri].action})
+					}
 				}
-				ch.opaque = append(ch.opaque, opq...)
 			}
 		}
 	}
@@ -405,7 +413,7 @@ func (u *universe) compile(env *Environment) *compiled {
 			if !sel.has(i) {
 				continue
 			}
-			use := opaqueUse{opaque{what: f.what, effect: effectUnknown}, f.id}
+			use := opaqueUse{opaque: opaque{what: f.what, effect: effectUnknown}, policy: f.id, run: -1}
 			if f.egress {
 				c.eg[i].opaque = append(c.eg[i].opaque, use)
 			}
@@ -548,26 +556,40 @@ func withCalicoName(ls map[string]string, name string) labels.Set {
 // action next to each other decide alike in any order, so they are sorted
 // and deduplicated; that makes two policy sets that differ only in names or
 // rule order equal.
+//
+// Each undecidable condition gets the signature of the rules before it:
+// every earlier run, and the rules of its own run before the segment of
+// same-action rules it sits in (the others of that segment decide alike
+// whatever the order, so they do not count).
 func (u *universe) seal(ch *chain) {
 	var key []byte
+	// segStart[ri][i] is the first entry of the segment holding entry i.
+	segStart := make([][]int, len(ch.runs))
 	for ri := range ch.runs {
 		rn := &ch.runs[ri]
 		es := rn.entries
+		segStart[ri] = make([]int, len(es)+1)
 		for start := 0; start < len(es); {
 			end := start + 1
 			for end < len(es) && es[end].action == es[start].action {
 				end++
 			}
 			slices.SortStableFunc(es[start:end], func(a, b entry) int { return cmp.Compare(a.g.id, b.g.id) })
+			for i := start; i < end; i++ {
+				segStart[ri][i] = start
+			}
 			start = end
 		}
+		segStart[ri][len(es)] = len(es)
+	}
+	runKey := func(key []byte, rn *run, entries int) []byte {
 		key = append(key, rn.tier...)
 		key = append(key, 0)
 		if rn.deny {
 			key = append(key, 'D')
 		}
 		var last entry
-		for i, e := range es {
+		for i, e := range rn.entries[:entries] {
 			if i > 0 && e.action == last.action && e.g.id == last.g.id {
 				continue // the same grant again decides nothing new
 			}
@@ -575,20 +597,48 @@ func (u *universe) seal(ch *chain) {
 			key = append(key, byte(e.action))
 			key = binary.LittleEndian.AppendUint64(key, uint64(e.g.id))
 		}
-		key = append(key, 0xff)
+		return append(key, 0xff)
+	}
+	// ends[ri] is the length of key once run ri is written.
+	ends := make([]int, len(ch.runs))
+	for ri := range ch.runs {
+		key = runKey(key, &ch.runs[ri], len(ch.runs[ri].entries))
+		ends[ri] = len(key)
+	}
+	for i := range ch.opaque {
+		o := &ch.opaque[i]
+		if o.run < 0 {
+			continue // a foreign policy, outside every chain
+		}
+		var prefix []byte
+		if o.run > 0 {
+			prefix = append(prefix, key[:ends[o.run-1]]...)
+		}
+		prefix = append(prefix, 'P')
+		prefix = runKey(prefix, &ch.runs[o.run], segStart[o.run][o.pos])
+		id, ok := u.chainIDs[string(prefix)]
+		if !ok {
+			id = len(u.chainIDs)
+			u.chainIDs[string(prefix)] = id
+		}
+		o.prefix = id
 	}
 	ch.union = len(ch.runs) == 1 && ch.runs[0].deny && !slices.ContainsFunc(ch.runs[0].entries, func(e entry) bool {
 		return e.action != actionAllow || len(e.g.notNamed) > 0
 	})
-	slices.SortFunc(ch.opaque, func(a, b opaqueUse) int {
-		return cmp.Or(strings.Compare(a.what, b.what), strings.Compare(a.policy, b.policy))
-	})
+	slices.SortFunc(ch.opaque, compareOpaqueUse)
 	id, ok := u.chainIDs[string(key)]
 	if !ok {
 		id = len(u.chainIDs)
 		u.chainIDs[string(key)] = id
 	}
 	ch.sig = id
+}
+
+// compareOpaqueUse orders conditions by text, then by the rules before
+// them, then by policy.
+func compareOpaqueUse(a, b opaqueUse) int {
+	return cmp.Or(strings.Compare(a.what, b.what), cmp.Compare(a.prefix, b.prefix), strings.Compare(a.policy, b.policy))
 }
 
 // internGrant numbers grants by what they match, across environments.

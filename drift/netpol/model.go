@@ -269,7 +269,19 @@ func (p *policy) id() string {
 }
 
 // comparePolicy orders policies as they are evaluated: by tier, by order
-// within it, then by id so the order is total.
+// within it, then by name as Calico's Felix breaks ties (a Kubernetes
+// NetworkPolicy under the name Calico gives it, knp.default.NAME), then by
+// namespace and API so the order is total. The cluster-wide API leaves ties
+// of priority undefined; this order is as good as any there.
 func comparePolicy(a, b *policy) int {
-	return cmp.Or(compareTier(a.tier, b.tier), cmp.Compare(a.order, b.order), strings.Compare(a.id(), b.id()))
+	return cmp.Or(compareTier(a.tier, b.tier), cmp.Compare(a.order, b.order),
+		strings.Compare(a.sortName(), b.sortName()), strings.Compare(a.namespace, b.namespace), cmp.Compare(a.api, b.api))
+}
+
+// sortName is the name ties of order are broken by.
+func (p *policy) sortName() string {
+	if p.api == apiNetworkPolicy {
+		return "knp.default." + p.name
+	}
+	return p.name
 }

@@ -1,6 +1,7 @@
 package netpol
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
@@ -75,14 +76,24 @@ func compareOpaque(dev, prod []opaqueUse) (Undecided, bool) {
 	var x Undecided
 	x.Stricter = true
 	i, j := 0, 0
+	var devOnly, prodOnly []opaqueUse
 	for i < len(dev) || j < len(prod) {
+		c := 0
 		switch {
-		case j == len(prod) || i < len(dev) && dev[i].what < prod[j].what:
-			x.DevOnly = append(x.DevOnly, dev[i].policy+": "+dev[i].what)
+		case j == len(prod):
+			c = -1
+		case i == len(dev):
+			c = 1
+		default:
+			c = cmp.Or(strings.Compare(dev[i].what, prod[j].what), cmp.Compare(dev[i].prefix, prod[j].prefix))
+		}
+		switch {
+		case c < 0:
+			devOnly = append(devOnly, dev[i])
 			x.Stricter = x.Stricter && dev[i].effect == effectRestricts
 			i++
-		case i == len(dev) || prod[j].what < dev[i].what:
-			x.ProdOnly = append(x.ProdOnly, prod[j].policy+": "+prod[j].what)
+		case c > 0:
+			prodOnly = append(prodOnly, prod[j])
 			x.Stricter = x.Stricter && prod[j].effect == effectAllows
 			j++
 		default:
@@ -90,7 +101,22 @@ func compareOpaque(dev, prod []opaqueUse) (Undecided, bool) {
 			j++
 		}
 	}
-	return x, len(x.DevOnly)+len(x.ProdOnly) > 0
+	// The same condition on both sides, after different rules, reads as
+	// the same text twice; say why it is listed.
+	word := func(o opaqueUse, other []opaqueUse) string {
+		s := o.policy + ": " + o.what
+		if slices.ContainsFunc(other, func(p opaqueUse) bool { return p.what == o.what }) {
+			s += " (after other rules than in the other environment)"
+		}
+		return s
+	}
+	for _, o := range devOnly {
+		x.DevOnly = append(x.DevOnly, word(o, prodOnly))
+	}
+	for _, o := range prodOnly {
+		x.ProdOnly = append(x.ProdOnly, word(o, devOnly))
+	}
+	return x, len(devOnly)+len(prodOnly) > 0
 }
 
 // globalUndecided compares the foreign policies that apply to no workload.
@@ -99,12 +125,10 @@ func globalUndecided(dev, prod *Environment) []Undecided {
 		var out []opaqueUse
 		for _, f := range e.foreign {
 			if f.global {
-				out = append(out, opaqueUse{opaque{what: f.what, effect: effectUnknown}, f.id})
+				out = append(out, opaqueUse{opaque: opaque{what: f.what, effect: effectUnknown}, policy: f.id, run: -1})
 			}
 		}
-		slices.SortFunc(out, func(a, b opaqueUse) int {
-			return cmpStrings(a.what, b.what, a.policy, b.policy)
-		})
+		slices.SortFunc(out, compareOpaqueUse)
 		return out
 	}
 	x, ok := compareOpaque(collect(dev), collect(prod))
@@ -113,13 +137,6 @@ func globalUndecided(dev, prod *Environment) []Undecided {
 	}
 	x.Message = x.message("")
 	return []Undecided{x}
-}
-
-func cmpStrings(a1, b1, a2, b2 string) int {
-	if c := strings.Compare(a1, b1); c != 0 {
-		return c
-	}
-	return strings.Compare(a2, b2)
 }
 
 // message says what differs, for a finding.

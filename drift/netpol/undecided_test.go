@@ -12,9 +12,9 @@ import (
 // prod's extras allow).
 func TestCompareOpaque(t *testing.T) {
 	t.Parallel()
-	fqdn := func(pol, what string) opaqueUse { return opaqueUse{opaque{what, effectAllows}, pol} }
-	l7 := func(pol, what string) opaqueUse { return opaqueUse{opaque{what, effectRestricts}, pol} }
-	other := func(pol, what string) opaqueUse { return opaqueUse{opaque{what, effectUnknown}, pol} }
+	fqdn := func(pol, what string) opaqueUse { return opaqueUse{opaque: opaque{what, effectAllows}, policy: pol} }
+	l7 := func(pol, what string) opaqueUse { return opaqueUse{opaque: opaque{what, effectRestricts}, policy: pol} }
+	other := func(pol, what string) opaqueUse { return opaqueUse{opaque: opaque{what, effectUnknown}, policy: pol} }
 	tests := []struct {
 		name      string
 		dev, prod []opaqueUse
