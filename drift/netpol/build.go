@@ -253,9 +253,28 @@ func (e *Environment) readPolicies(objs []map[string]any, pc *parseContext) erro
 		byObject[key] = ps
 		foreignByObject[key] = slices.Clone(pc.foreign[start:])
 	}
+	// A cluster running Calico's API server serves each Calico policy twice:
+	// as projectcalico.org/v3 and as the crd.projectcalico.org/v1 object it
+	// is stored in. A snapshot of both holds one policy, read from v3.
+	served := map[string]bool{}
 	for _, key := range order {
-		e.policies = append(e.policies, byObject[key]...)
-		e.foreign = append(e.foreign, foreignByObject[key]...)
+		if strings.HasPrefix(key, "projectcalico.org/") {
+			for _, p := range byObject[key] {
+				served[p.id()] = true
+			}
+			for _, f := range foreignByObject[key] {
+				served[f.id] = true
+			}
+		}
+	}
+	for _, key := range order {
+		ps, fs := byObject[key], foreignByObject[key]
+		if strings.HasPrefix(key, "crd.projectcalico.org/") {
+			ps = slices.DeleteFunc(slices.Clone(ps), func(p *policy) bool { return served[p.id()] })
+			fs = slices.DeleteFunc(slices.Clone(fs), func(f foreign) bool { return served[f.id] })
+		}
+		e.policies = append(e.policies, ps...)
+		e.foreign = append(e.foreign, fs...)
 	}
 	slices.SortStableFunc(e.policies, comparePolicy)
 	return nil

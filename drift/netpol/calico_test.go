@@ -745,3 +745,28 @@ func TestRealCalicoPolicies(t *testing.T) {
 		})
 	}
 }
+
+// A cluster running Calico's API server serves each policy as
+// projectcalico.org/v3 and stores it as crd.projectcalico.org/v1; a
+// snapshot of both holds the policy once, named once in findings.
+func TestCalicoServedTwiceReadOnce(t *testing.T) {
+	t.Parallel()
+	const spec = `
+selector: pod == 'a'
+types: [Egress]
+egress: [{action: Deny}]`
+	both := calicoDoc("x", "deny", spec) + calicoKindDoc("crd.projectcalico.org/v1", "x", "default.deny", spec)
+	env := mustBuild(t, probeObjects(), both)
+	var ids []string
+	for _, p := range env.policies {
+		ids = append(ids, p.id())
+	}
+	if want := []string{"Calico NetworkPolicy x/deny"}; !slices.Equal(ids, want) {
+		t.Errorf("policies %q, want %q", ids, want)
+	}
+	for _, d := range Compare(mustBuild(t, probeObjects(), ""), env) {
+		if len(d.ProdPolicies) != 1 {
+			t.Errorf("prod policies %q, want the policy once", d.ProdPolicies)
+		}
+	}
+}
