@@ -733,9 +733,17 @@ func (c *compiled) decide(ch *chain, peer, d int, out bitset, sc *scratch) {
 	}
 	clear(out)
 	if ch.union {
+		// No notNamed here (see seal), so each grant only adds ports.
 		for _, e := range ch.runs[0].entries {
-			if c.portsFor(e.g, peer, d, sc.m) {
-				out.or(sc.m)
+			g := e.g
+			if g.peers != nil && !g.peers.has(peer) {
+				continue
+			}
+			if g.ports != nil {
+				out.or(g.ports)
+			}
+			if d < c.u.n && len(g.named) > 0 {
+				c.resolve(g.named, d, out, true)
 			}
 		}
 		return
