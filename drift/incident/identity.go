@@ -80,3 +80,40 @@ func ResolveIdentity(flag string, getenv func(string) string) Identity {
 	}
 	return id
 }
+
+// Verified is who a cluster's API server authenticated the gate's
+// credentials as: what an attacker cannot claim by setting a flag or a
+// variable.
+type Verified struct {
+	User   string   `json:"user"`
+	UID    string   `json:"uid,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+	// By says how it was learned: "SelfSubjectReview on prod (context
+	// prod-admin, server https://prod.example:6443)".
+	By string `json:"by"`
+}
+
+// Claim is an identity that nothing verified: --override-by ("flag"), the
+// CI system's actor (the system's name) or the OS user ("os-user").
+type Claim struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+}
+
+func (c Claim) String() string { return c.Name + " (" + c.Source + ")" }
+
+// claimsOf lists what a claimed identity (ResolveIdentity's) asserts: the
+// flag's name, when given, and who the environment says runs the gate.
+func claimsOf(id Identity) []Claim {
+	var out []Claim
+	if id.Source == "flag" {
+		out = append(out, Claim{Name: id.Name, Source: id.Source})
+	}
+	switch {
+	case id.Actor != "":
+		out = append(out, Claim{Name: id.Actor, Source: id.ActorSource})
+	case id.Source != "flag" && id.Name != "":
+		out = append(out, Claim{Name: id.Name, Source: id.Source})
+	}
+	return out
+}

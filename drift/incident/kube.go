@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -80,4 +81,29 @@ func EventFor(r *Record) *eventsv1.Event {
 		// reason and names in it are the overrider's and the clusters' text.
 		Note: truncate(textsafe.Line(r.SummaryLine()), 1000),
 	}
+}
+
+// SelfSubjectReview asks the API server of cs who it authenticates cs's
+// credentials as (authentication.k8s.io/v1, Kubernetes 1.28 and later):
+// the user and groups override.allowedBy is checked against. by says which
+// environment, context and server, for the record. Any failure is an
+// error; the caller must not fall back to a claimed identity.
+func SelfSubjectReview(ctx context.Context, cs kubernetes.Interface, by string) (*Verified, error) {
+	r, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsForbidden(err):
+		return nil, fmt.Errorf("%s was refused: %w; grant create on selfsubjectreviews.authentication.k8s.io (the default system:basic-user role does, for every authenticated user)", by, err)
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("%s: the API server does not serve authentication.k8s.io/v1 SelfSubjectReview (Kubernetes 1.28 or later; enabled by default): %w", by, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s failed: %w", by, err)
+	}
+	u := r.Status.UserInfo
+	switch {
+	case u.Username == "":
+		return nil, fmt.Errorf("%s returned no user name: the cluster cannot say who runs the gate", by)
+	case u.Username == "system:anonymous":
+		return nil, fmt.Errorf("%s says the gate's credentials are anonymous (system:anonymous): give the environment credentials of the person or workload overriding", by)
+	}
+	return &Verified{User: u.Username, UID: u.UID, Groups: u.Groups, By: by}, nil
 }

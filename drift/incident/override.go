@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,9 +15,20 @@ import (
 
 // Policy decides who may override the gate, and with what.
 type Policy struct {
+	// AllowedBy are user names and group:NAME entries. A verified
+	// identity matches by its exact user name or any of its groups; a
+	// claim (TrustClaims) by its name, in any case, and never by group:
+	// nothing vouches for a claim's groups.
 	AllowedBy     []string
 	TicketPattern *regexp.Regexp
+	// TrustClaims checks AllowedBy against the claimed identity
+	// (--override-by, the CI system's actor, the OS user) instead of the
+	// one a cluster verified: override.trustClaimedIdentity.
+	TrustClaims bool
 }
+
+// GroupPrefix marks an override.allowedBy entry that names a group.
+const GroupPrefix = "group:"
 
 // MinReasonWords and MinReasonChars make "ok", "hotfix" or "." not reasons.
 const (
@@ -32,6 +44,16 @@ func (e *RefusedError) Error() string { return "override refused: " + e.Why }
 // Check accepts or refuses an override. An empty allowedBy refuses every
 // override: a gate nobody configured to be overridden stays shut.
 func (p Policy) Check(reason, ticket string, who Identity) error {
+	if err := p.checkRequest(reason, ticket); err != nil {
+		return err
+	}
+	_, err := p.allows(who)
+	return err
+}
+
+// checkRequest checks all that does not depend on who overrides, so that a
+// request refused anyway asks no cluster.
+func (p Policy) checkRequest(reason, ticket string) error {
 	reason = strings.TrimSpace(reason)
 	switch {
 	case reason == "":
@@ -45,12 +67,87 @@ func (p Policy) Check(reason, ticket string, who Identity) error {
 	case len(p.AllowedBy) == 0:
 		return &RefusedError{"override.allowedBy is empty in driftgate.yaml, so no one may override this gate"}
 	}
+	return nil
+}
+
+// allows returns the allowedBy entry that lets who override. Which of
+// who's identities it checks is who.Checked: the verified user and groups,
+// or the claimed name.
+func (p Policy) allows(who Identity) (string, error) {
+	if len(p.AllowedBy) == 0 {
+		return "", &RefusedError{"override.allowedBy is empty in driftgate.yaml, so no one may override this gate"}
+	}
+	verified := who.Checked == CheckedVerified && who.Verified != nil
 	for _, a := range p.AllowedBy {
-		if strings.EqualFold(strings.TrimSpace(a), who.Name) {
-			return nil
+		a = strings.TrimSpace(a)
+		group, isGroup := strings.CutPrefix(a, GroupPrefix)
+		switch {
+		case isGroup && verified && slices.Contains(who.Verified.Groups, group):
+			return a, nil
+		case isGroup:
+		case verified && a == who.Verified.User:
+			return a, nil
+		case !verified && strings.EqualFold(a, who.Name):
+			return a, nil
 		}
 	}
-	return &RefusedError{fmt.Sprintf("%s (identity from %s) is not in override.allowedBy", who.Name, who.Provenance())}
+	if !verified {
+		return "", &RefusedError{fmt.Sprintf("%s (identity from %s) is not in override.allowedBy", who.Name, who.Provenance())}
+	}
+	groups := "no groups"
+	if len(who.Verified.Groups) > 0 {
+		groups = "groups " + strings.Join(who.Verified.Groups, ", ")
+	}
+	why := fmt.Sprintf("%s (%s; verified by %s) is not in override.allowedBy, by name or group",
+		who.Verified.User, groups, who.Verified.By)
+	if len(who.Claims) > 0 {
+		why += fmt.Sprintf("; claimed: %s, recorded but never checked unless override.trustClaimedIdentity is true", claimList(who.Claims))
+	}
+	return "", &RefusedError{why}
+}
+
+// identify decides who overrides: the identity the cluster verified, or,
+// with Policy.TrustClaims, the claim (with the cluster's identity, when
+// one was asked, recorded beside it).
+func identify(ctx context.Context, req OverrideRequest) (Identity, error) {
+	claimed := req.Who
+	var v *Verified
+	if req.Review != nil {
+		var err error
+		if v, err = req.Review(ctx); err != nil {
+			return Identity{}, fmt.Errorf("verifying who overrides (nothing was recorded; a claimed identity is never checked instead): %w", err)
+		}
+	}
+	if req.Policy.TrustClaims {
+		who := claimed
+		who.Checked, who.Verified, who.Claims = CheckedClaim, v, claimsOf(claimed)
+		return who, nil
+	}
+	if v == nil {
+		why := req.Unvouched
+		if why == "" {
+			why = "no live cluster was asked who runs the gate"
+		}
+		return Identity{}, fmt.Errorf("override refused: nothing verifies who overrides: %s", why)
+	}
+	return Identity{Name: v.User, Source: SourceVerified, Actor: claimed.Actor, ActorSource: claimed.ActorSource,
+		Checked: CheckedVerified, Verified: v, Claims: claimsOf(claimed), Commit: claimed.Commit, PipelineURL: claimed.PipelineURL}, nil
+}
+
+// how says in a few words how who's Name was learned.
+func how(who Identity) string {
+	if who.Checked == CheckedVerified && who.Verified != nil {
+		return "verified by " + who.Verified.By
+	}
+	return who.Source + ", a claim trusted by override.trustClaimedIdentity"
+}
+
+func claimList(cs []Claim) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = c.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // wholeMatch reports whether re matches all of s. A pattern written
@@ -69,8 +166,17 @@ type OverrideRequest struct {
 	Result *drift.Result
 	// Reason and Ticket are the override's justification and tracking.
 	Reason, Ticket string
-	// Who is overriding (see ResolveIdentity).
+	// Who is who claims to override (see ResolveIdentity): recorded as
+	// claims, and checked against the policy only with Policy.TrustClaims.
 	Who Identity
+	// Review asks a cluster who runs the gate (see SelfSubjectReview);
+	// nil when no environment can. Its identity is the one checked against
+	// the policy, unless Policy.TrustClaims; when it fails the override
+	// cannot be handled, and no claim is checked instead.
+	Review func(ctx context.Context) (*Verified, error)
+	// Unvouched says why Review is nil and what to do about it, for the
+	// error when the policy needs a verified identity.
+	Unvouched string
 	// Policy decides whether Who may override with Reason and Ticket.
 	Policy Policy
 	// Store is where the record, the log and the postmortem are written.
@@ -132,15 +238,25 @@ func Override(ctx context.Context, req OverrideRequest) (OverrideOutcome, error)
 		fmt.Fprintln(notes, "driftgate: nothing blocks, so no override is needed and no incident was recorded")
 		return OverrideOutcome{Status: OverrideNotNeeded}, nil
 	}
-	who := req.Who
-	if err := req.Policy.Check(req.Reason, req.Ticket, who); err != nil {
+	if err := req.Policy.checkRequest(req.Reason, req.Ticket); err != nil {
 		fmt.Fprintf(notes, "driftgate: %v\n", err)
 		return OverrideOutcome{Status: OverrideRefused, Refusal: err}, nil
 	}
-	who.Checked = CheckedName
-	if who.Provenance() != who.Source {
-		fmt.Fprintf(notes, "driftgate: the override names %s (%s), but the environment says %s (%s) runs it; both are recorded, and override.allowedBy was checked against %s\n",
-			who.Name, who.Source, who.Actor, who.ActorSource, who.Name)
+	who, err := identify(ctx, req)
+	if err != nil {
+		return OverrideOutcome{}, err
+	}
+	if who.AllowedAs, err = req.Policy.allows(who); err != nil {
+		fmt.Fprintf(notes, "driftgate: %v\n", err)
+		return OverrideOutcome{Status: OverrideRefused, Refusal: err}, nil
+	}
+	switch {
+	case who.Checked == CheckedVerified && who.Provenance() != "verified by "+who.Verified.By:
+		fmt.Fprintf(notes, "driftgate: the override is claimed for %s, but the cluster verified %s (%s) as running it; the claims are recorded, and override.allowedBy was checked against %s\n",
+			claimList(who.Claims), who.Name, who.Verified.By, who.Name)
+	case who.Checked == CheckedClaim && who.Provenance() != who.Source:
+		fmt.Fprintf(notes, "driftgate: the override names %s (%s), but %s; all are recorded, and override.allowedBy was checked against the claim %s (override.trustClaimedIdentity)\n",
+			who.Name, who.Source, strings.TrimPrefix(who.Provenance(), who.Source+"; "), who.Name)
 	}
 	now := req.Now
 	if now.IsZero() {
@@ -159,8 +275,8 @@ func Override(ctx context.Context, req OverrideRequest) (OverrideOutcome, error)
 	if err := store.WriteFile(postmortem, []byte(Postmortem(rec))); err != nil {
 		return OverrideOutcome{}, fmt.Errorf("writing the postmortem: %w", err)
 	}
-	fmt.Fprintf(notes, "driftgate: override accepted for %s (%s); incident %s recorded in %s, postmortem %s\n",
-		who.Name, who.Source, rec.ID, filepath.Join(store.Dir, rec.ID+".json"), filepath.Join(store.Dir, postmortem))
+	fmt.Fprintf(notes, "driftgate: override accepted for %s (%s, allowed as %s); incident %s recorded in %s, postmortem %s\n",
+		who.Name, how(who), who.AllowedAs, rec.ID, filepath.Join(store.Dir, rec.ID+".json"), filepath.Join(store.Dir, postmortem))
 	out := OverrideOutcome{Status: OverrideAccepted, Record: rec, LogHead: head.Digest}
 	if req.Deliverer != nil {
 		d := *req.Deliverer

@@ -34,6 +34,7 @@ func Postmortem(r *Record) string {
 	fmt.Fprintf(&b, "# Postmortem: deploy gate overridden (%s)\n\n", md(r.ID))
 	b.WriteString("*Blameless: this document describes what the system allowed and what we learn from it, not who is at fault. Overriding with a reason and a ticket is the process working.*\n\n")
 	fmt.Fprintf(&b, "| | |\n|---|---|\n| Incident | %s |\n| Ticket | %s |\n| Overridden by | %s (from %s) |\n", codeCell(r.ID), md(r.Ticket), md(r.Who.Name), md(r.Who.Provenance()))
+	writeIdentityRows(&b, r.Who)
 	if r.Who.Commit != "" {
 		fmt.Fprintf(&b, "| Commit | %s |\n", codeCell(r.Who.Commit))
 	}
@@ -85,6 +86,32 @@ func Postmortem(r *Record) string {
 	b.WriteString("- [ ] Decide whether any difference is deliberate; if so, add a waiver with an owner and an expiry instead of overriding next time.\n")
 	b.WriteString("\n## What we learned\n\n_(what made dev differ from prod without anyone noticing, and what would have caught it earlier)_\n")
 	return b.String()
+}
+
+// writeIdentityRows adds the rows that say which identity was checked
+// against override.allowedBy, how the cluster verified it, and what was
+// only claimed. Records from before verified identities have none.
+func writeIdentityRows(b *strings.Builder, who Identity) {
+	if v := who.Verified; v != nil {
+		groups := make([]string, len(v.Groups))
+		for i, g := range v.Groups {
+			groups[i] = codeCell(g)
+		}
+		fmt.Fprintf(b, "| Verified identity | %s, groups %s, by %s |\n", codeCell(v.User), strings.Join(groups, ", "), md(v.By))
+	}
+	if len(who.Claims) > 0 {
+		claims := make([]string, len(who.Claims))
+		for i, c := range who.Claims {
+			claims[i] = md(c.String())
+		}
+		fmt.Fprintf(b, "| Claimed (not verified) | %s |\n", strings.Join(claims, ", "))
+	}
+	switch who.Checked {
+	case CheckedVerified:
+		fmt.Fprintf(b, "| Checked against override.allowedBy | the verified identity, allowed as %s |\n", codeCell(who.AllowedAs))
+	case CheckedClaim:
+		fmt.Fprintf(b, "| Checked against override.allowedBy | the claim %s, as override.trustClaimedIdentity allows; nothing verified it |\n", md(who.Name))
+	}
 }
 
 func sideName(s drift.Side) string {

@@ -16,11 +16,20 @@ import (
 	"github.com/driftgate/driftgate/drift"
 )
 
-// Record identifiers.
+// Record identifiers. APIVersion v1alpha2 records say which identity was
+// checked against override.allowedBy and how it was learned (Identity's
+// Verified, Claims and Checked): their who.name is the identity a cluster
+// verified unless who.checked says "claim". v1alpha1 records, written
+// before, checked who.name as claimed. Both verify alike: the log's
+// digests cover a record's bytes as written, whatever its version.
 const (
-	APIVersion = "driftgate.dev/v1alpha1"
+	APIVersion = "driftgate.dev/v1alpha2"
 	Kind       = "Incident"
 )
+
+// APIVersionV1Alpha1 is the version of records whose who.name was a claim
+// that nothing verified.
+const APIVersionV1Alpha1 = "driftgate.dev/v1alpha1"
 
 // Record is one accepted override: what was overridden, by whom, why, and
 // against which snapshots. It never holds a secret value: findings carry
@@ -43,11 +52,13 @@ type Record struct {
 
 // Identity is who overrode, and where that was learned.
 type Identity struct {
-	// Name is who overrides, as claimed: --override-by, else the CI
-	// system's actor, else the OS user.
+	// Name is who overrode: the user a cluster verified (Checked is
+	// CheckedVerified), or, with override.trustClaimedIdentity, the claim
+	// (--override-by, else the CI system's actor, else the OS user).
 	Name string `json:"name"`
-	// Source is "flag", the CI system ("github-actions", "gitlab-ci",
-	// "jenkins", "buildkite", "azure-pipelines", "circleci") or "os-user".
+	// Source is where Name came from: SourceVerified, "flag", the CI
+	// system ("github-actions", "gitlab-ci", "jenkins", "buildkite",
+	// "azure-pipelines", "circleci") or "os-user".
 	Source string `json:"source"`
 	// Actor is who the environment says runs the gate (the CI system's
 	// actor, else the OS user) and ActorSource where that was read. It is
@@ -56,24 +67,65 @@ type Identity struct {
 	Actor       string `json:"actor,omitempty"`
 	ActorSource string `json:"actorSource,omitempty"`
 	// Checked is which identity override.allowedBy was checked against:
-	// CheckedName (Name) for now. Records written before it was kept lack
-	// it and were checked against Name too.
-	Checked     string `json:"checked,omitempty"`
+	// CheckedVerified or CheckedClaim; CheckedName on v1alpha1 records,
+	// and records older still lack it (they were checked against the
+	// claimed Name too).
+	Checked string `json:"checked,omitempty"`
+	// Verified is who a cluster authenticated the gate's credentials as;
+	// nil when no cluster was asked (override.trustClaimedIdentity with no
+	// live environment).
+	Verified *Verified `json:"verified,omitempty"`
+	// Claims are the identities nothing verified: --override-by, the CI
+	// system's actor, the OS user. They are checked against allowedBy only
+	// when Checked is CheckedClaim.
+	Claims []Claim `json:"claims,omitempty"`
+	// AllowedAs is the override.allowedBy entry that let Name override:
+	// the user's name or group:NAME.
+	AllowedAs   string `json:"allowedAs,omitempty"`
 	Commit      string `json:"commit,omitempty"`
 	PipelineURL string `json:"pipelineURL,omitempty"`
 }
 
-// CheckedName says override.allowedBy was checked against Identity.Name.
-const CheckedName = "name"
+// What override.allowedBy was checked against (Identity.Checked).
+const (
+	// CheckedVerified: the user and groups a cluster verified (Verified).
+	CheckedVerified = "verified"
+	// CheckedClaim: the claimed Name, as override.trustClaimedIdentity allows.
+	CheckedClaim = "claim"
+	// CheckedName: the claimed Name, on v1alpha1 records, when nothing
+	// else could be checked.
+	CheckedName = "name"
+)
 
-// Provenance is where Name came from and, when the environment names
-// someone else, who that is: "flag; the environment says mallory
-// (github-actions)".
+// SourceVerified is Identity.Source when Name is the user a cluster verified.
+const SourceVerified = "cluster"
+
+// Provenance says where Name came from and what else was claimed:
+// "verified by SelfSubjectReview on prod (context prod, server
+// https://prod.example:6443); claimed: alice (flag)", or, for a claim,
+// "flag; the environment says mallory (github-actions)".
 func (id Identity) Provenance() string {
-	if id.Actor == "" || strings.EqualFold(id.Actor, id.Name) {
-		return id.Source
+	if id.Checked == CheckedVerified && id.Verified != nil {
+		s := "verified by " + id.Verified.By
+		var other []string
+		for _, c := range id.Claims {
+			if c.Name != id.Name {
+				other = append(other, c.String())
+			}
+		}
+		if len(other) > 0 {
+			s += "; claimed: " + strings.Join(other, ", ")
+		}
+		return s
 	}
-	return fmt.Sprintf("%s; the environment says %s (%s)", id.Source, id.Actor, id.ActorSource)
+	s := id.Source
+	if id.Actor != "" && !strings.EqualFold(id.Actor, id.Name) {
+		s = fmt.Sprintf("%s; the environment says %s (%s)", id.Source, id.Actor, id.ActorSource)
+	}
+	if id.Verified != nil && id.Verified.User != id.Name {
+		s += fmt.Sprintf("; the cluster says %s (%s)", id.Verified.User, id.Verified.By)
+	}
+	return s
 }
 
 // NewID returns a sortable, unique incident id: dg-20261122T050203Z-1a2b3c.
