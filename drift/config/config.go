@@ -88,13 +88,28 @@ type Scope struct {
 
 // Override says who may override the gate and how tickets look.
 type Override struct {
+	// AllowedBy are the users and groups (group:NAME) that may override,
+	// as the cluster of IdentityFrom authenticates them.
 	AllowedBy     []string `yaml:"allowedBy"`
 	TicketPattern string   `yaml:"ticketPattern"`
+	// IdentityFrom names the environment whose API server says who
+	// overrides (a SelfSubjectReview with that environment's credentials):
+	// dev, prod or another environment that is a live cluster. Default:
+	// prod, or dev when prod is not a live cluster.
+	IdentityFrom string `yaml:"identityFrom"`
+	// TrustClaimedIdentity checks AllowedBy against the claimed identity
+	// (--override-by, the CI system's actor, the OS user), which nothing
+	// verifies, instead of the cluster's. For gates with no cluster to ask.
+	TrustClaimedIdentity bool `yaml:"trustClaimedIdentity"`
 }
+
+// everyone are the groups every authenticated user, or every caller, is
+// in: allowing one of them allows anybody the cluster lets in.
+var everyone = []string{"system:authenticated", "system:unauthenticated"}
 
 // Policy is the override policy these settings describe.
 func (o Override) Policy() (incident.Policy, error) {
-	p := incident.Policy{AllowedBy: o.AllowedBy}
+	p := incident.Policy{AllowedBy: o.AllowedBy, TrustClaims: o.TrustClaimedIdentity}
 	if o.TicketPattern != "" {
 		re, err := regexp.Compile(o.TicketPattern)
 		if err != nil {
@@ -205,6 +220,9 @@ func Parse(path string, data []byte) (*Config, error) {
 			return nil, yamlx.Errorf(path, lookup(root, "override", "ticketPattern"), "a Go regular expression such as ^INC-[0-9]+$", "invalid ticketPattern: %v", err)
 		}
 	}
+	if err := checkOverride(path, root, c); err != nil {
+		return nil, err
+	}
 	for _, section := range []struct {
 		key   string
 		hooks []incident.Hook
@@ -256,6 +274,33 @@ func Parse(path string, data []byte) (*Config, error) {
 	resolve(&c.Incidents.Dir)
 	resolve(&c.Report.History)
 	return c, nil
+}
+
+// checkOverride checks override.allowedBy's entries and that
+// override.identityFrom names an environment.
+func checkOverride(path string, root *yamlx.Node, c *Config) error {
+	node := lookup(root, "override", "allowedBy")
+	for i, a := range c.Override.AllowedBy {
+		a = strings.TrimSpace(a)
+		group, isGroup := strings.CutPrefix(a, incident.GroupPrefix)
+		switch {
+		case a == "" || (isGroup && group == ""):
+			return yamlx.Errorf(path, itemOf(node, i), "a user name, or group:NAME", "empty override.allowedBy entry %q", a)
+		case isGroup && slices.Contains(everyone, group):
+			return yamlx.Errorf(path, itemOf(node, i), "name the group of the people who may override",
+				"override.allowedBy %q allows anyone the cluster lets in", a)
+		case a == "system:anonymous":
+			return yamlx.Errorf(path, itemOf(node, i), "name the people who may override",
+				"override.allowedBy %q allows unauthenticated callers", a)
+		}
+	}
+	if from := c.Override.IdentityFrom; from != "" && from != "dev" && from != "prod" {
+		if _, ok := c.Environments[from]; !ok {
+			return yamlx.Errorf(path, lookup(root, "override", "identityFrom"), "dev, prod, or an environment under environments that is a live cluster (context:)",
+				"override.identityFrom names unknown environment %q", from)
+		}
+	}
+	return nil
 }
 
 func itemOf(seq *yamlx.Node, i int) *yamlx.Node {

@@ -93,6 +93,11 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown report environment", head + "environments:\n  dev: {context: a}\nreport:\n  pairs: [{name: p, dev: dev, prod: prod}]\n", 6, 11, `unknown environment "prod"`},
 		{"not a config", "apiVersion: v1\nkind: ConfigMap\n", 1, 1, "not a driftgate config"},
 		{"duplicate key", head + "rules: [a]\nrules: [b]\n", 4, 1, `key "rules" appears twice`},
+		{"empty group", head + "override:\n  allowedBy: [alice, 'group:']\n", 4, 22, `empty override.allowedBy entry "group:"`},
+		{"every authenticated user", head + "override:\n  allowedBy: ['group:system:authenticated']\n", 4, 15, `"group:system:authenticated" allows anyone the cluster lets in`},
+		{"anonymous", head + "override:\n  allowedBy: [system:anonymous]\n", 4, 15, `allows unauthenticated callers`},
+		{"unknown identityFrom", head + "environments:\n  dev: {context: a}\noverride:\n  identityFrom: staging\n", 6, 17, `override.identityFrom names unknown environment "staging"`},
+		{"identityFrom not a bool", head + "override:\n  trustClaimedIdentity: yes please\n", 4, 25, "bool"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,5 +193,30 @@ func TestEnvExpansion(t *testing.T) {
 				t.Errorf("the error shows a variable's value: %v", err)
 			}
 		})
+	}
+}
+
+// TestOverridePolicy: the override section's keys reach the policy.
+func TestOverridePolicy(t *testing.T) {
+	p := write(t, `apiVersion: driftgate.dev/v1alpha1
+kind: Config
+environments:
+  dev: {context: dev}
+  auth: {context: ci-auth}
+override:
+  allowedBy: [alice, 'group:deployers']
+  identityFrom: auth
+  trustClaimedIdentity: true
+`)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := c.Override.Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"alice", "group:deployers"}, pol.AllowedBy); diff != "" || !pol.TrustClaims || c.Override.IdentityFrom != "auth" {
+		t.Errorf("policy %+v, identityFrom %q (-want +got allowedBy):\n%s", pol, c.Override.IdentityFrom, diff)
 	}
 }
