@@ -41,10 +41,15 @@ and exit 0 when dev faithfully reproduces prod, 1 when a blocking finding
 stops the deploy, 2 when something could not be checked.
 
 An override (--override REASON --ticket ID, or DRIFTGATE_OVERRIDE_REASON and
-DRIFTGATE_OVERRIDE_TICKET) lets a blocked deploy go ahead when the identity is
-in override.allowedBy and the ticket matches override.ticketPattern. It
-writes an incident record and a postmortem skeleton before any hook runs. A
-check that could not run can never be overridden.`,
+DRIFTGATE_OVERRIDE_TICKET) lets a blocked deploy go ahead when the ticket
+matches override.ticketPattern and the identity is in override.allowedBy (a
+user, or group:NAME). The identity is the one the API server of
+override.identityFrom (default prod, else dev when prod is not a live
+cluster) authenticates the gate's credentials as, asked by a
+SelfSubjectReview; --override-by and the CI system's actor are recorded as
+claims and checked only with override.trustClaimedIdentity. It writes an
+incident record and a postmortem skeleton before any hook runs. A check that
+could not run can never be overridden.`,
 		Example: `  driftgate gate
   driftgate gate --dev context:dev --prod prod.json.gz --max-age 2h
   driftgate gate --override "cache TTL change is rolled out to dev tomorrow" --ticket INC-1234`,
@@ -58,7 +63,7 @@ check that could not run can never be overridden.`,
 	f.DurationVar(&o.maxAge, "max-age", o.maxAge, "refuse snapshot files captured longer ago than this (0: no limit)")
 	f.StringVar(&o.reason, "override", "", "deploy despite blocking findings, for this reason (env DRIFTGATE_OVERRIDE_REASON)")
 	f.StringVar(&o.ticket, "ticket", "", "ticket tracking the override (env DRIFTGATE_OVERRIDE_TICKET)")
-	f.StringVar(&o.overrideBy, "override-by", "", "who overrides (default: the CI system's actor, else the OS user)")
+	f.StringVar(&o.overrideBy, "override-by", "", "who claims to override, recorded beside the identity the cluster verifies; checked only with override.trustClaimedIdentity (default: the CI system's actor, else the OS user)")
 	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletion(output.Formats))
 	return cmd
 }
@@ -91,9 +96,14 @@ func (o *gateOptions) Complete() error {
 	if err != nil {
 		return err
 	}
+	review, unvouched, err := o.identityReview()
+	if err != nil {
+		return err
+	}
 	store := incidentStore(o.cfg.Incidents.Dir)
 	o.override = &incident.OverrideRequest{
 		Reason: o.reason, Ticket: o.ticket, Who: incident.ResolveIdentity(o.overrideBy, nil), Policy: policy,
+		Review: review, Unvouched: unvouched,
 		Store: store, Deliverer: o.deliverer(store), Notes: textsafe.NewWriter(o.streams.ErrOut),
 	}
 	return nil

@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/incident"
 )
 
 // gateEnv is a working directory with dev and prod manifests that differ by
-// one image, and a driftgate.yaml.
+// one image, and a driftgate.yaml. With no cluster to verify who overrides,
+// its override policy trusts claimed identities.
 type gateEnv struct {
 	dir, dev, prod, config, incidents string
 }
@@ -33,6 +36,7 @@ environments:
 override:
   allowedBy: [alice, release-bot]
   ticketPattern: '^INC-[0-9]+$'
+  trustClaimedIdentity: true
 incidents:
   dir: ./incidents
 `+extraConfig)
@@ -70,11 +74,11 @@ func TestGateBlocksAndOverrides(t *testing.T) {
 		t.Fatalf("accepted override: exit %d\n%s", r.code, r.stderr)
 	}
 	recs := e.records(t)
-	if len(recs) != 1 || recs[0].Who.Name != "alice" || recs[0].Who.Source != "flag" || recs[0].Who.Checked != incident.CheckedName || recs[0].Ticket != "INC-1234" || len(recs[0].Findings) != 1 {
+	if len(recs) != 1 || recs[0].Who.Name != "alice" || recs[0].Who.Source != "flag" || recs[0].Who.Checked != incident.CheckedClaim || recs[0].Ticket != "INC-1234" || len(recs[0].Findings) != 1 {
 		t.Fatalf("record: %+v", recs)
 	}
 	rec := recs[0]
-	if !strings.Contains(r.stderr, "override accepted for alice (flag); incident "+rec.ID) {
+	if !strings.Contains(r.stderr, "override accepted for alice (flag, a claim trusted by override.trustClaimedIdentity, allowed as alice); incident "+rec.ID) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 	if rec.Dev.Digest == "" || rec.Prod.Digest == "" || rec.Dev.Digest == rec.Prod.Digest {
@@ -119,30 +123,66 @@ func TestGateOverrideFromEnvironment(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	rec := e.records(t)[0]
-	want := incident.Identity{Name: "release-bot", Source: "github-actions", Actor: "release-bot", ActorSource: "github-actions", Checked: incident.CheckedName,
+	want := incident.Identity{Name: "release-bot", Source: "github-actions", Actor: "release-bot", ActorSource: "github-actions", Checked: incident.CheckedClaim,
+		Claims: []incident.Claim{{Name: "release-bot", Source: "github-actions"}}, AllowedAs: "release-bot",
 		Commit: "0123abc", PipelineURL: "https://github.com/shop/payments/actions/runs/42"}
-	if rec.Who != want || rec.Ticket != "INC-7" {
-		t.Errorf("record who %+v ticket %s", rec.Who, rec.Ticket)
+	if diff := cmp.Diff(want, rec.Who); diff != "" || rec.Ticket != "INC-7" {
+		t.Errorf("ticket %s, record who (-want +got):\n%s", rec.Ticket, diff)
 	}
 }
 
-// TestGateOverrideByOtherThanActor: --override-by alice in a job GitHub
-// says mallory runs is checked as alice, as before, and the record and
-// `incidents show` name both.
+// TestGateOverrideByOtherThanActor: with override.trustClaimedIdentity,
+// --override-by alice in a job GitHub says mallory runs is checked as
+// alice, and the record and `incidents show` name both.
 func TestGateOverrideByOtherThanActor(t *testing.T) {
 	e := newGateEnv(t, "")
 	t.Setenv("GITHUB_ACTIONS", "true")
 	t.Setenv("GITHUB_ACTOR", "mallory")
 	r := e.gate(t, "--override", goodReason, "--ticket", "INC-7", "--override-by", "alice")
-	if r.code != exitPass || !strings.Contains(r.stderr, "the environment says mallory (github-actions) runs it; both are recorded") {
+	if r.code != exitPass || !strings.Contains(r.stderr, "the override names alice (flag), but the environment says mallory (github-actions); all are recorded, and override.allowedBy was checked against the claim alice (override.trustClaimedIdentity)") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	rec := e.records(t)[0]
 	show := runCLI(t, "incidents", "show", rec.ID, "--config", e.config)
-	for _, want := range []string{"by alice (flag; the environment says mallory (github-actions))", "who:    alice (flag), checked against override.allowedBy", "actor:  mallory (github-actions)"} {
+	for _, want := range []string{"by alice (flag; the environment says mallory (github-actions))", "who:    alice (flag), checked against override.allowedBy as claimed (override.trustClaimedIdentity); nothing verified it",
+		"actor:  mallory (github-actions)", "claims: alice (flag), mallory (github-actions) (not verified)"} {
 		if !strings.Contains(show.stdout, want) {
 			t.Errorf("incidents show lacks %q:\n%s", want, show.stdout)
 		}
+	}
+}
+
+// TestGateOverrideNeedsAVerifiedIdentity: with dev and prod both files and
+// claims not trusted, nothing can say who overrides: the override is exit
+// 2, says how to fix it, and records nothing. override.identityFrom naming
+// a file is exit 2 too.
+func TestGateOverrideNeedsAVerifiedIdentity(t *testing.T) {
+	tests := []struct {
+		name, override string
+		want           []string
+	}{
+		{"no live side", "", []string{"override refused: nothing verifies who overrides: dev (", "are both snapshots or manifests, so no cluster can say who runs the gate",
+			"set override.identityFrom in ", "or set override.trustClaimedIdentity: true"}},
+		{"identityFrom a file", "  identityFrom: prod\n", []string{"override.identityFrom in ", " is prod, which is ", "not a live cluster (context:NAME)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newGateEnv(t, "")
+			b, _ := os.ReadFile(e.config)
+			writeTestFile(t, e.config, strings.Replace(string(b), "  trustClaimedIdentity: true\n", tt.override, 1))
+			r := e.gate(t, "--override", goodReason, "--ticket", "INC-1", "--override-by", "alice")
+			if r.code != exitCouldNoCheck {
+				t.Errorf("exit %d, want %d; stderr %q", r.code, exitCouldNoCheck, r.stderr)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			if _, err := os.Stat(e.incidents); !os.IsNotExist(err) {
+				t.Errorf("an unverified override left a record")
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,7 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 			if r.Who.Actor != "" {
 				fmt.Fprintf(streams.Out, "actor:  %s (%s), who the environment says ran the gate\n", line(r.Who.Actor), line(r.Who.ActorSource))
 			}
+			writeVerified(streams.Out, r.Who)
 			fmt.Fprintf(streams.Out, "ticket: %s\ndev:    %s %s\nprod:   %s %s\n", line(r.Ticket), line(r.Dev.Location), line(r.Dev.Digest), line(r.Prod.Location), line(r.Prod.Digest))
 			if r.Who.Commit != "" || r.Who.PipelineURL != "" {
 				fmt.Fprintf(streams.Out, "commit: %s\npipeline: %s\n", line(r.Who.Commit), line(r.Who.PipelineURL))
@@ -237,13 +239,32 @@ func incidentStore(dir string) *incident.Store {
 	return &incident.Store{Dir: dir, Key: []byte(os.Getenv("DRIFTGATE_DIGEST_KEY"))}
 }
 
-// checkedNote says, on new records, that Name is what override.allowedBy
-// was checked against.
+// checkedNote says, on records that say it, which identity
+// override.allowedBy was checked against.
 func checkedNote(who incident.Identity) string {
-	if who.Checked == incident.CheckedName {
+	switch who.Checked {
+	case incident.CheckedName:
 		return ", checked against override.allowedBy"
+	case incident.CheckedClaim:
+		return ", checked against override.allowedBy as claimed (override.trustClaimedIdentity); nothing verified it"
+	case incident.CheckedVerified:
+		return ", verified by the cluster and checked against override.allowedBy as " + line(who.AllowedAs)
 	}
 	return ""
+}
+
+// writeVerified shows what the cluster verified and what was only claimed.
+func writeVerified(w io.Writer, who incident.Identity) {
+	if v := who.Verified; v != nil {
+		fmt.Fprintf(w, "verified: %s, groups [%s], by %s\n", line(v.User), line(strings.Join(v.Groups, ", ")), line(v.By))
+	}
+	if len(who.Claims) > 0 {
+		cs := make([]string, len(who.Claims))
+		for i, c := range who.Claims {
+			cs[i] = c.String()
+		}
+		fmt.Fprintf(w, "claims: %s (not verified)\n", line(strings.Join(cs, ", ")))
+	}
 }
 
 // line is textsafe.Line, short for the many fields of an incident record.
