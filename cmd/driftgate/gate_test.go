@@ -186,6 +186,40 @@ func TestGateOverrideNeedsAVerifiedIdentity(t *testing.T) {
 	}
 }
 
+// TestGateOverrideIdentityUnreachable: when the cluster of
+// override.identityFrom cannot be asked, the override is exit 2 naming it,
+// and the claim is not checked instead, even with trustClaimedIdentity.
+func TestGateOverrideIdentityUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	for _, trust := range []string{"  trustClaimedIdentity: true\n", ""} {
+		e := newGateEnv(t, "")
+		kubeconfig := filepath.Join(e.dir, "kubeconfig")
+		writeTestFile(t, kubeconfig, `apiVersion: v1
+kind: Config
+clusters: [{name: auth, cluster: {server: 'https://`+addr+`', insecure-skip-tls-verify: true}}]
+users: [{name: auth, user: {token: not-a-secret}}]
+contexts: [{name: ci-auth, context: {cluster: auth, user: auth}}]
+`)
+		b, _ := os.ReadFile(e.config)
+		cfg := strings.Replace(string(b), "  trustClaimedIdentity: true\n", trust+"  identityFrom: auth\n", 1)
+		cfg = strings.Replace(cfg, "environments:\n", "environments:\n  auth: {context: ci-auth, kubeconfig: "+kubeconfig+"}\n", 1)
+		writeTestFile(t, e.config, cfg)
+		r := e.gate(t, "--override", goodReason, "--ticket", "INC-1", "--override-by", "alice", "--request-timeout", "2s")
+		want := "verifying who overrides (nothing was recorded; a claimed identity is never checked instead): SelfSubjectReview on auth (context ci-auth, server https://" + addr + ") failed"
+		if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, want) {
+			t.Errorf("trust %q: exit %d, stderr %q; want 2 and %q", trust, r.code, r.stderr, want)
+		}
+		if _, err := os.Stat(e.incidents); !os.IsNotExist(err) {
+			t.Errorf("an unverified override left a record")
+		}
+	}
+}
+
 // TestGateTicketMustMatchWhole: an unanchored ticketPattern still has to
 // match the whole ticket.
 func TestGateTicketMustMatchWhole(t *testing.T) {

@@ -196,7 +196,7 @@ func TestOverrideCreatesEventInProd(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := liveConfig(t, bed.Kubeconfig, ns, `override:
-  allowedBy: [alice]
+  allowedBy: ['group:system:masters']
 incidents:
   dir: ./incidents
   hooks:

@@ -242,7 +242,7 @@ func TestNoSecretValueLeavesTheCluster(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	cfg := liveConfig(t, bed.Kubeconfig, ns, `override: {allowedBy: [alice]}
+	cfg := liveConfig(t, bed.Kubeconfig, ns, `override: {allowedBy: ['group:system:masters']}
 incidents:
   dir: ./incidents
   hooks: [{type: webhook, url: '`+hook.URL+`/${DRIFTGATE_E2E_HOOK_TOKEN}', required: true}]
