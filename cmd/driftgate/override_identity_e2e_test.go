@@ -107,6 +107,10 @@ func TestOverrideIdentityVerifiedByProd(t *testing.T) {
 			if v := runCLI(t, "incidents", "verify", "--config", cfg); v.code != exitPass {
 				t.Errorf("incidents verify: %+v", v)
 			}
+			show := runCLI(t, "incidents", "show", recs[0].ID, "--config", cfg)
+			if !strings.Contains(show.stdout, "verified: "+recs[0].Who.Verified.User+", groups [") || !strings.Contains(show.stdout, "by SelfSubjectReview on prod (context prod, server https://127.0.0.1:") {
+				t.Errorf("incidents show:\n%s", show.stdout)
+			}
 			pm, err := os.ReadFile(filepath.Join(dir, recs[0].ID+".md"))
 			if err != nil || !strings.Contains(string(pm), "| Verified identity | `"+recs[0].Who.Verified.User+"`") {
 				t.Errorf("postmortem: %v\n%s", err, pm)
