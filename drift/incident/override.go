@@ -224,7 +224,9 @@ type OverrideOutcome struct {
 // writes the postmortem beside it, then delivers the record to the hooks.
 // The record is committed before any hook runs, so a required hook that
 // cannot deliver refuses the override with the record kept. An error means
-// the override could not be handled at all (nothing could be recorded).
+// the override could not be handled at all and nothing was recorded: no
+// cluster could verify who overrides (and claims are not trusted), the
+// review failed, or the record could not be written.
 func Override(ctx context.Context, req OverrideRequest) (OverrideOutcome, error) {
 	notes := req.Notes
 	if notes == nil {
