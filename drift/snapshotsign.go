@@ -105,7 +105,7 @@ type SnapshotTrust struct {
 // ErrUntrustedKey, ErrBadSignature, ErrPayloadType).
 var (
 	ErrOtherEnvironment = errors.New("signed for another environment")
-	ErrOtherCluster     = errors.New("signed for another cluster")
+	ErrOtherCluster     = errors.New("not the expected cluster")
 	ErrSignedContent    = errors.New("content does not match the signed digest")
 )
 

@@ -92,7 +92,7 @@ func TestGateTrust(t *testing.T) {
 		{"gate, config trust, --prod cannot drop it", []string{"gate", "--config", cfg, "--prod", unsigned}, exitCouldNoCheck, "not signed"},
 		{"gate, config trust, --prod manifests", []string{"gate", "--config", cfg, "--prod", e.prod}, exitCouldNoCheck, "must be a snapshot signed with it"},
 		{"gate, --trust disagrees with config", []string{"gate", "--config", cfg, "--trust", otherPub}, exitCouldNoCheck, "is not environments.prod.trust"},
-		{"gate, config expects another cluster", []string{"gate", "--config", trusting("    cluster: {uid: other-uid}\n")}, exitCouldNoCheck, "signed for another cluster: the snapshot is of https://prod:6443 (kube-system uid prod-uid), prod expects"},
+		{"gate, config expects another cluster", []string{"gate", "--config", trusting("    cluster: {uid: other-uid}\n")}, exitCouldNoCheck, "not the expected cluster: the snapshot is of https://prod:6443 (kube-system uid prod-uid), prod expects"},
 		{"gate, config expects this cluster", []string{"gate", "--config", trusting("    cluster: {uid: prod-uid, server: \"https://prod:6443\"}\n")}, exitBlocked, ""},
 		{"diff, --trust, unsigned", []string{"diff", "--config", e.config, e.dev, unsigned, "--trust", pub}, exitCouldNoCheck, "not signed"},
 		{"diff, --trust, signed", []string{"diff", "--config", e.config, e.dev, good, "--trust", pub}, exitBlocked, ""},
