@@ -93,6 +93,9 @@ func (o *gateOptions) Complete() error {
 		return err
 	}
 	store := incidentStore(o.cfg.Incidents.Dir)
+	if store.Signer, err = incidentSigner(o.cfg); err != nil {
+		return err
+	}
 	o.override = &incident.OverrideRequest{
 		Reason: o.reason, Ticket: o.ticket, Who: incident.ResolveIdentity(o.overrideBy, nil), Policy: policy,
 		Store: store, Deliverer: o.deliverer(store), Notes: textsafe.NewWriter(o.streams.ErrOut),
