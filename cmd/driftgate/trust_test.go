@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/drift/sign"
 )
 
@@ -143,5 +144,53 @@ func TestSnapshotSignKeyRefusals(t *testing.T) {
 				t.Error("a snapshot was written")
 			}
 		})
+	}
+}
+
+// TestIncidentsSignKey: with incidents.signKey, overrides sign the log,
+// `incidents verify --trust` passes it, and a log rewritten whole by
+// someone holding DRIFTGATE_DIGEST_KEY but not the private key passes
+// plain verify and fails verify --trust (exit 1).
+func TestIncidentsSignKey(t *testing.T) {
+	t.Setenv("DRIFTGATE_DIGEST_KEY", "digest-key")
+	keys := t.TempDir()
+	priv, pub, _ := keyPair(t, keys, "incidents")
+	e := newGateEnv(t, "  signKey: "+priv+"\n")
+	for _, ticket := range []string{"INC-1", "INC-2"} {
+		if r := e.gate(t, "--override", goodReason, "--ticket", ticket, "--override-by", "alice"); r.code != exitPass {
+			t.Fatalf("override: exit %d: %s", r.code, r.stderr)
+		}
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config, "--trust", pub); v.code != exitPass || !strings.Contains(v.stdout, "2 record(s), chain intact, signed with a trusted key") {
+		t.Fatalf("verify --trust of a signed log: %+v", v)
+	}
+	// Rewritten whole, with the HMAC key, without the private key: the
+	// first record, its reason changed.
+	rec := e.records(t)[0]
+	rec.Reason = "nothing to see here"
+	names, _ := os.ReadDir(e.incidents)
+	for _, n := range names {
+		os.RemoveAll(filepath.Join(e.incidents, n.Name()))
+	}
+	forger := &incident.Store{Dir: e.incidents, Key: []byte("digest-key")}
+	if _, err := forger.Commit(rec); err != nil {
+		t.Fatal(err)
+	}
+	if v := runCLI(t, "incidents", "verify", "--config", e.config); v.code != exitPass {
+		t.Fatalf("plain verify of the forged log: %+v", v)
+	}
+	v := runCLI(t, "incidents", "verify", "--config", e.config, "--trust", pub)
+	if v.code != exitBlocked || !strings.Contains(v.stdout, "TAMPERED: no entry of the log is signed") {
+		t.Errorf("verify --trust of the forged log: %+v", v)
+	}
+	// A log never signed is signed from the next override on, trusting
+	// what it holds (as a new DIGEST key is trusted): verify --trust then
+	// says which entries no signature of their own vouches for.
+	if r := e.gate(t, "--override", goodReason, "--ticket", "INC-3", "--override-by", "alice"); r.code != exitPass {
+		t.Fatalf("override: exit %d: %s", r.code, r.stderr)
+	}
+	v = runCLI(t, "incidents", "verify", "--config", e.config, "--trust", pub)
+	if v.code != exitPass || !strings.Contains(v.stdout, "note: entry 1 was written before incidents.signKey was set") {
+		t.Errorf("verify --trust after the next override: %+v", v)
 	}
 }

@@ -90,7 +90,7 @@ func checkSignatures(entries []Entry, head *Head, keys []*sign.Verifier, forComm
 		fatal("no entry of the log is signed: it was rewritten whole, or written before incidents.signKey was set (then nothing vouches for it with a key)")
 	case first > 1:
 		problems = append(problems, Problem{Message: fmt.Sprintf(
-			"entries 1 to %d were written before incidents.signKey was set: entry %d's signature vouches for them, as they stood then", first-1, first)})
+			"%s written before incidents.signKey was set: entry %d's signature vouches for the log as it stood then", entryRange(1, first-1, "was", "were"), first)})
 	}
 	return problems
 }
