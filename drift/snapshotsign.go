@@ -21,6 +21,7 @@ type ClusterIdentity struct {
 	UID    string `json:"uid" yaml:"uid"`
 }
 
+// String names the cluster for messages.
 func (c *ClusterIdentity) String() string {
 	if c == nil {
 		return "an unknown cluster"
@@ -104,9 +105,14 @@ type SnapshotTrust struct {
 // Refusals of VerifySignature, besides sign's (ErrUnsigned,
 // ErrUntrustedKey, ErrBadSignature, ErrPayloadType).
 var (
+	// ErrOtherEnvironment: the statement names another environment (a
+	// staging snapshot handed over as prod's).
 	ErrOtherEnvironment = errors.New("signed for another environment")
-	ErrOtherCluster     = errors.New("not the expected cluster")
-	ErrSignedContent    = errors.New("content does not match the signed digest")
+	// ErrOtherCluster: the side is not the cluster the config expects.
+	ErrOtherCluster = errors.New("not the expected cluster")
+	// ErrSignedContent: the file is not what was signed (content or
+	// capture time edited, digests recomputed, the signature kept).
+	ErrSignedContent = errors.New("content does not match the signed digest")
 )
 
 // VerifySignature checks the snapshot's signature against t and returns
