@@ -137,6 +137,10 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 		return nil, "", fmt.Errorf("%s: %w: a trusted key (%s) is set for %s, so it must be a snapshot signed with it, and %s is %s",
 			env.Name, sign.ErrUnsigned, env.Trust.Source(), env.Name, env.Source, what)
 	}
+	if env.Cluster != nil && src.Kind == drift.SourceKindManifests {
+		return nil, "", fmt.Errorf("%s: %w: %s expects the cluster %s, and %s is a folder of manifests, which names no cluster",
+			env.Name, drift.ErrOtherCluster, env.Name, env.Cluster, env.Source)
+	}
 	norm := drift.NewNormalizer(opts.DigestKey)
 	switch src.Kind {
 	case drift.SourceKindSnapshot:

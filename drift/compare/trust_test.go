@@ -120,6 +120,7 @@ func TestLoadTampering(t *testing.T) {
 		{"capture time moved forward, old signature", replayedPath, key.Public(), nil, 2 * time.Hour, drift.ErrSignedContent, "changed after it was signed"},
 		{"old signed snapshot past max-age", oldPath, key.Public(), nil, 2 * time.Hour, errAny, "was captured 48h0m0s ago"},
 		{"trusted key set, side is manifests", dir, key.Public(), nil, 0, sign.ErrUnsigned, "must be a snapshot signed with it"},
+		{"expected cluster, side is manifests", dir, nil, &prodCluster, 0, drift.ErrOtherCluster, "is a folder of manifests, which names no cluster"},
 		{"unsigned, expected cluster differs", save(t, clusterSnapshot(t, dir, otherCluster, now), "unsigned-other.json"), nil, &prodCluster, 0, drift.ErrOtherCluster, ""},
 	}
 	for _, tt := range tests {
