@@ -44,9 +44,15 @@ An override (--override REASON --ticket ID, or DRIFTGATE_OVERRIDE_REASON and
 DRIFTGATE_OVERRIDE_TICKET) lets a blocked deploy go ahead when the identity is
 in override.allowedBy and the ticket matches override.ticketPattern. It
 writes an incident record and a postmortem skeleton before any hook runs. A
-check that could not run can never be overridden.`,
+check that could not run can never be overridden.
+
+With --trust KEY.pub (or environments.prod.trust), prod must be a snapshot
+signed with that key for environment prod (driftgate snapshot --sign-key
+--environment prod), and of environments.prod.cluster when set; --max-age
+then measures the signed capture time.`,
 		Example: `  driftgate gate
   driftgate gate --dev context:dev --prod prod.json.gz --max-age 2h
+  driftgate gate --dev context:dev --prod prod.json.gz --trust prod-snapshots.pub --max-age 2h
   driftgate gate --override "cache TTL change is rolled out to dev tomorrow" --ticket INC-1234`,
 		Args: cobra.NoArgs,
 		RunE: runOptions(o),

@@ -111,6 +111,13 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 	res.Notes = append(notes, res.Notes...)
 	res.Dev = drift.SideOf("dev", devLoc, devSnap)
 	res.Prod = drift.SideOf("prod", prodLoc, prodSnap)
+	// load refused any side with a trusted key that it did not verify.
+	if dev.Trust != nil {
+		res.Dev.SignedBy = dev.Trust.KeyID()
+	}
+	if prod.Trust != nil {
+		res.Prod.SignedBy = prod.Trust.KeyID()
+	}
 	return res, nil
 }
 

@@ -157,3 +157,21 @@ func TestLoadSignedMaxAge(t *testing.T) {
 		t.Errorf("error %v, want the snapshot refused as captured 48h ago", err)
 	}
 }
+
+// TestRunRecordsTheVerifyingKey: a result says which key vouched for a
+// signed side, so records and reports of it say so too.
+func TestRunRecordsTheVerifyingKey(t *testing.T) {
+	t.Parallel()
+	key := newSigner(t)
+	dir := manifestDir(t, "1")
+	s := clusterSnapshot(t, dir, prodCluster, time.Now())
+	s.SignWith = &drift.SnapshotSigning{Signer: key, Environment: "prod"}
+	prod := save(t, s, "prod.json")
+	res, err := Run(context.Background(), Environment{Name: "dev", Source: dir}, Environment{Name: "prod", Source: prod, Trust: key.Public()}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Prod.SignedBy != key.KeyID() || res.Dev.SignedBy != "" {
+		t.Errorf("prod signed by %q, dev by %q; want %s and none", res.Prod.SignedBy, res.Dev.SignedBy, key.KeyID())
+	}
+}
