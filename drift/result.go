@@ -152,6 +152,9 @@ type Side struct {
 	CapturedAt    time.Time `json:"capturedAt"`
 	Digest        string    `json:"digest"`
 	Objects       int       `json:"objects"`
+	// SignedBy is the id of the trusted key the side's snapshot was
+	// verified with (see drift/sign), when one was required.
+	SignedBy string `json:"signedBy,omitempty"`
 }
 
 // UnobservedSide is a type one side could not observe.

@@ -49,18 +49,25 @@ cluster) authenticates the gate's credentials as, asked by a
 SelfSubjectReview; --override-by and the CI system's actor are recorded as
 claims and checked only with override.trustClaimedIdentity. It writes an
 incident record and a postmortem skeleton before any hook runs. A check that
-could not run can never be overridden.`,
+could not run can never be overridden.
+
+With --trust KEY.pub (or environments.prod.trust), prod must be a snapshot
+signed with that key for environment prod (driftgate snapshot --sign-key
+--environment prod), and of environments.prod.cluster when set; --max-age
+then measures the signed capture time.`,
 		Example: `  driftgate gate
   driftgate gate --dev context:dev --prod prod.json.gz --max-age 2h
+  driftgate gate --dev context:dev --prod prod.json.gz --trust prod-snapshots.pub --max-age 2h
   driftgate gate --override "cache TTL change is rolled out to dev tomorrow" --ticket INC-1234`,
 		Args: cobra.NoArgs,
 		RunE: runOptions(o),
 	}
 	f := cmd.Flags()
 	o.AddFlags(f)
+	o.trust.AddTrustFlags(f)
 	f.StringVar(&o.devFlag, "dev", "", "dev environment: snapshot file, manifest folder or context:NAME (default: environments.dev)")
 	f.StringVar(&o.prodFlag, "prod", "", "prod environment (default: environments.prod)")
-	f.DurationVar(&o.maxAge, "max-age", o.maxAge, "refuse snapshot files captured longer ago than this (0: no limit)")
+	f.DurationVar(&o.maxAge, "max-age", o.maxAge, "refuse snapshot files captured longer ago than this, by the signed capture time when the side is signed (0: no limit)")
 	f.StringVar(&o.reason, "override", "", "deploy despite blocking findings, for this reason (env DRIFTGATE_OVERRIDE_REASON)")
 	f.StringVar(&o.ticket, "ticket", "", "ticket tracking the override (env DRIFTGATE_OVERRIDE_TICKET)")
 	f.StringVar(&o.overrideBy, "override-by", "", "who claims to override, recorded beside the identity the cluster verifies; checked only with override.trustClaimedIdentity (default: the CI system's actor, else the OS user)")
@@ -101,6 +108,9 @@ func (o *gateOptions) Complete() error {
 		return err
 	}
 	store := incidentStore(o.cfg.Incidents.Dir)
+	if store.Signer, err = incidentSigner(o.cfg); err != nil {
+		return err
+	}
 	o.override = &incident.OverrideRequest{
 		Reason: o.reason, Ticket: o.ticket, Who: incident.ResolveIdentity(o.overrideBy, nil), Policy: policy,
 		Review: review, Unvouched: unvouched,
@@ -112,13 +122,13 @@ func (o *gateOptions) Complete() error {
 // side is the --dev or --prod flag, else the config's environment.
 func (o *gateOptions) side(name, flag string) (compare.Environment, error) {
 	if flag != "" {
-		return compare.Environment{Name: name, Source: flag}, nil
+		return o.withTrust(compare.Environment{Name: name, Source: flag})
 	}
 	env, ok := o.environment(name)
 	if !ok {
 		return env, fmt.Errorf("no %s environment: set environments.%s in %s or pass --%s", name, name, o.cfg.Where(), name)
 	}
-	return env, nil
+	return o.withTrust(env)
 }
 
 // Run compares, renders, and hands a blocked result with an override to
