@@ -77,10 +77,9 @@ func flagValue(args []string, name string) (string, bool) {
 
 // TestPublishCronJobManifest checks what a reviewer of the publishing job
 // would: it runs hourly, one at a time, as the ServiceAccount rbac.yaml
-// binds to the read-only role; it is locked down like the report's job; the
-// signing key comes from a Secret mounted read-only for the owner alone and
-// is what --sign-key names; it publishes to a bucket URL; and no credential
-// is written in the manifest.
+// binds to the read-only role; it is locked down like the report's job; it
+// signs for prod with the key from a required Secret; it publishes to a
+// bucket URL; and no credential is written in the manifest.
 func TestPublishCronJobManifest(t *testing.T) {
 	cj, cm := publishJob(t)
 	spec := cj.Spec.JobTemplate.Spec.Template.Spec
@@ -117,8 +116,14 @@ func TestPublishCronJobManifest(t *testing.T) {
 		}
 		return corev1.Volume{}
 	}
-	keyMount, keyMounted := mountOf(signKey)
-	keyVolume := volume(keyMount.Name)
+	keyVar, keyFromEnv := strings.CutPrefix(signKey, "env:")
+	var keyRef *corev1.SecretKeySelector
+	for _, e := range c.Env {
+		if e.Name == keyVar && e.ValueFrom != nil {
+			keyRef = e.ValueFrom.SecretKeyRef
+		}
+	}
+	environment, _ := flagValue(c.Args, "environment")
 	cfgMount, _ := mountOf(kubeconfig)
 	cfgVolume := volume(cfgMount.Name)
 	sc := c.SecurityContext
@@ -140,11 +145,10 @@ func TestPublishCronJobManifest(t *testing.T) {
 		{"read-only root filesystem", sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem},
 		{"all capabilities dropped", sc != nil && sc.Capabilities != nil && slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"})},
 		{"memory limited", !c.Resources.Limits.Memory().IsZero()},
-		{"--sign-key names a file", signKey != "" && !strings.HasPrefix(signKey, "env:")},
-		{"the key is mounted read-only", keyMounted && keyMount.ReadOnly},
-		{"from a Secret", keyVolume.Secret != nil && keyVolume.Secret.SecretName == "driftgate-sign-key"},
-		{"readable by its owner alone", keyVolume.Secret != nil && keyVolume.Secret.DefaultMode != nil && *keyVolume.Secret.DefaultMode == 0o400},
-		{"the Secret is required (no unsigned publishing when it is missing)", keyVolume.Secret != nil && (keyVolume.Secret.Optional == nil || !*keyVolume.Secret.Optional)},
+		{"--sign-key names an environment variable (a Secret volume under fsGroup is group-readable, which driftgate refuses)", keyFromEnv && keyVar != ""},
+		{"set from the Secret driftgate-sign-key", keyRef != nil && keyRef.Name == "driftgate-sign-key" && keyRef.Key != ""},
+		{"which is required (no unsigned publishing when it is missing)", keyRef != nil && (keyRef.Optional == nil || !*keyRef.Optional)},
+		{"signed for environment prod", environment == "prod"},
 		{"publishes to a bucket", strings.HasPrefix(output, "s3://") || strings.HasPrefix(output, "gs://") || strings.HasPrefix(output, "azblob://")},
 		{"under a prefix ending in prod", strings.HasSuffix(strings.SplitN(output, "?", 2)[0], "/prod")},
 		{"prunes old snapshots", keep != "" && keep != "0"},
@@ -163,7 +167,8 @@ func TestPublishCronJobManifest(t *testing.T) {
 
 	// Credentials come from the cloud's chain or a Secret, never the manifest.
 	for _, e := range c.Env {
-		if strings.Contains(strings.ToUpper(e.Name), "SECRET") || strings.Contains(strings.ToUpper(e.Name), "KEY_ID") || strings.Contains(strings.ToUpper(e.Name), "TOKEN") {
+		name := strings.ToUpper(e.Name)
+		if strings.Contains(name, "SECRET") || strings.Contains(name, "KEY") || strings.Contains(name, "TOKEN") || strings.Contains(name, "PASSWORD") {
 			if e.Value != "" {
 				t.Errorf("env %s holds a literal value; credentials belong in a Secret or workload identity", e.Name)
 			}
