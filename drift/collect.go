@@ -102,6 +102,13 @@ func Collect(ctx context.Context, cfg *rest.Config, opts CollectOptions) (*Snaps
 		return nil, unreachable(cfg.Host, err)
 	}
 	s.Metadata.ServerVersion = sv.GitVersion
+	if id, err := readClusterIdentity(ctx, rc, cfg.Host, opts.RequestTimeout); err != nil {
+		// Not an error for a comparison; a snapshot that is to be
+		// signed refuses (canSign) and says why.
+		opts.Log.Info("cluster identity not recorded: cannot read namespace kube-system", "server", cfg.Host, "error", err)
+	} else {
+		s.Metadata.Cluster = id
+	}
 
 	types, unobserved, err := discoverTypes(dc, opts.Scope)
 	if err != nil {

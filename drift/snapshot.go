@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/internal/version"
 )
 
@@ -40,6 +41,13 @@ type Snapshot struct {
 	// time edited to pass gate --max-age is refused on load. Files written
 	// before it was added have none (see IntegrityDigest).
 	Integrity string `json:"integrity,omitempty"`
+	// Signature, when set, is a DSSE envelope over a SnapshotStatement
+	// naming Digest and Integrity: it vouches for the whole file, and is
+	// covered by neither digest (it signs them). Unsigned files have none.
+	Signature *sign.Envelope `json:"signature,omitempty"`
+	// SignWith, when set, makes Encode (and Save) sign the snapshot as it
+	// seals it. It is not part of the file.
+	SignWith *SnapshotSigning `json:"-"`
 	// Notes say what building the snapshot passed over (files of a
 	// manifest folder that are not manifests, ...), for the result's
 	// notes. They are not part of the file.
@@ -48,14 +56,18 @@ type Snapshot struct {
 
 // SnapshotMeta says where and how a snapshot was taken.
 type SnapshotMeta struct {
-	Source        string    `json:"source"`
-	Context       string    `json:"context,omitempty"`
-	Server        string    `json:"server,omitempty"`
-	ServerVersion string    `json:"serverVersion,omitempty"`
-	Paths         []string  `json:"paths,omitempty"`
-	CapturedAt    time.Time `json:"capturedAt"`
-	ToolVersion   string    `json:"toolVersion"`
-	Scope         Scope     `json:"scope"`
+	Source        string `json:"source"`
+	Context       string `json:"context,omitempty"`
+	Server        string `json:"server,omitempty"`
+	ServerVersion string `json:"serverVersion,omitempty"`
+	// Cluster identifies the cluster of a live snapshot, when its
+	// kube-system namespace could be read: a signed statement names it, so
+	// a snapshot of one cluster is not taken for another's.
+	Cluster     *ClusterIdentity `json:"cluster,omitempty"`
+	Paths       []string         `json:"paths,omitempty"`
+	CapturedAt  time.Time        `json:"capturedAt"`
+	ToolVersion string           `json:"toolVersion"`
+	Scope       Scope            `json:"scope"`
 	// SecretDigest is "none" when Secret values were dropped, or
 	// "hmac-sha256:<key id>" when they were digested with a key; two
 	// snapshots' digests compare only when their key ids agree.

@@ -265,8 +265,8 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 func TestSnapshotFieldsKnown(t *testing.T) {
 	t.Parallel()
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest integrity,omitempty -", // - : Notes
-		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance -",          // - : Encoded
+		reflect.TypeFor[Snapshot]():   "apiVersion kind metadata resources unobserved objects digest integrity,omitempty signature,omitempty - -", // - : SignWith, Notes
+		reflect.TypeFor[Object]():     "group,omitempty version kind namespace,omitempty name object provenance -",                                // - : Encoded
 		reflect.TypeFor[Provenance](): "managers,omitempty lastApplied,omitempty owner,omitempty deployTool,omitempty",
 		reflect.TypeFor[Manager]():    "manager operation subresource,omitempty fields,omitempty paths,omitempty",
 		reflect.TypeFor[OwnerRef]():   "apiVersion kind name controller,omitempty",

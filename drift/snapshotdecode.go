@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/internal/jsonx"
 )
 
@@ -206,8 +207,8 @@ func decodeSnapshotFast(data []byte) (*Snapshot, bool) {
 type snapshotDecoder struct{ *jsonx.Decoder }
 
 var (
-	snapshotFieldNames   = []string{"apiVersion", "kind", "metadata", "resources", "unobserved", "objects", "digest", "integrity"}
-	snapshotOptional     = []bool{false, false, false, false, false, false, false, true} // files before integrity have none
+	snapshotFieldNames   = []string{"apiVersion", "kind", "metadata", "resources", "unobserved", "objects", "digest", "integrity", "signature"}
+	snapshotOptional     = []bool{false, false, false, false, false, false, false, true, true} // files before integrity have none; unsigned files no signature
 	objectFieldNames     = []string{"group", "version", "kind", "namespace", "name", "object", "provenance"}
 	objectOptional       = []bool{true, false, false, true, false, false, false}
 	provenanceFieldNames = []string{"managers", "lastApplied", "owner", "deployTool"}
@@ -242,6 +243,9 @@ func (d snapshotDecoder) snapshot() (*Snapshot, string, error) {
 			s.Digest, err = d.Str()
 		case "integrity":
 			s.Integrity, err = d.NonEmptyStr()
+		case "signature":
+			s.Signature = &sign.Envelope{}
+			err = d.ReflectInto(s.Signature)
 		}
 		return err
 	})

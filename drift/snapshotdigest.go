@@ -37,7 +37,7 @@ func (s *Snapshot) computeDigestReflect() (string, error) {
 	}
 	c := *s
 	c.Metadata.CapturedAt = time.Time{}
-	c.Digest, c.Integrity = "", ""
+	c.Digest, c.Integrity, c.Signature = "", "", nil
 	h := sha256.New()
 	if err := json.NewEncoder(h).Encode(&c); err != nil {
 		return "", fmt.Errorf("computing snapshot digest: %w", err)

@@ -21,6 +21,9 @@ import (
 // indented for the output, which Seal and then an indented encoding would
 // do in two passes.
 func (s *Snapshot) Encode(w io.Writer) error {
+	if err := s.canSign(); err != nil {
+		return err
+	}
 	s.prepare()
 	if s.encodable() {
 		// Only the writer can fail now, as encoding/json's Encoder would.
@@ -32,6 +35,9 @@ func (s *Snapshot) Encode(w io.Writer) error {
 		return err
 	}
 	if err := s.Seal(); err != nil {
+		return err
+	}
+	if err := s.sign(); err != nil {
 		return err
 	}
 	enc := json.NewEncoder(w)
@@ -116,10 +122,19 @@ func (s *Snapshot) encodeSealed(w io.Writer) error {
 		return err
 	}
 	s.Integrity = integrity
+	if err := s.sign(); err != nil {
+		return err
+	}
 	out.Key("digest", false, 1)
 	out.Str(s.Digest)
 	out.Key("integrity", false, 1)
 	out.Str(s.Integrity)
+	if s.Signature != nil {
+		out.Key("signature", false, 1)
+		if err := out.Reflect(s.Signature, 1); err != nil {
+			return err
+		}
+	}
 	out.Newline(0)
 	out.Buf = append(out.Buf, '}', '\n')
 	out.Flush()

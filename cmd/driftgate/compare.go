@@ -40,6 +40,7 @@ type compareOptions struct {
 	defaultsFrom string
 	// maxSnapshotSize is --max-snapshot-size, a quantity such as 2Gi.
 	maxSnapshotSize string
+	trust           trustOptions
 
 	// Set by Complete.
 	cfg     *config.Config

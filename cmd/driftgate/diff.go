@@ -13,6 +13,9 @@ import (
 type diffOptions struct {
 	compareOptions
 	devArg, prodArg string
+
+	// Set by Complete.
+	dev, prod compare.Environment
 }
 
 func newDiffCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
@@ -37,13 +40,28 @@ unreachable cluster, a resource type in scope that could not be listed).`,
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	o.trust.AddTrustFlags(cmd.Flags())
 	_ = cmd.RegisterFlagCompletionFunc("output", fixedCompletion(output.Formats))
 	return cmd
 }
 
+// Complete loads the config and rules, and the keys DEV and PROD must be
+// signed with (--trust, environments.<dev|prod>.trust).
+func (o *diffOptions) Complete() error {
+	if err := o.compareOptions.Complete(); err != nil {
+		return err
+	}
+	var err error
+	if o.dev, err = o.withTrust(compare.Environment{Name: "dev", Source: o.devArg}); err != nil {
+		return err
+	}
+	o.prod, err = o.withTrust(compare.Environment{Name: "prod", Source: o.prodArg})
+	return err
+}
+
 // Run compares DEV with PROD and renders the result.
 func (o *diffOptions) Run(ctx context.Context) error {
-	res, err := o.compareAndRender(ctx, compare.Environment{Name: "dev", Source: o.devArg}, compare.Environment{Name: "prod", Source: o.prodArg})
+	res, err := o.compareAndRender(ctx, o.dev, o.prod)
 	if err != nil {
 		return err
 	}

@@ -53,9 +53,10 @@ check that could not run can never be overridden.`,
 	}
 	f := cmd.Flags()
 	o.AddFlags(f)
+	o.trust.AddTrustFlags(f)
 	f.StringVar(&o.devFlag, "dev", "", "dev environment: snapshot file, manifest folder or context:NAME (default: environments.dev)")
 	f.StringVar(&o.prodFlag, "prod", "", "prod environment (default: environments.prod)")
-	f.DurationVar(&o.maxAge, "max-age", o.maxAge, "refuse snapshot files captured longer ago than this (0: no limit)")
+	f.DurationVar(&o.maxAge, "max-age", o.maxAge, "refuse snapshot files captured longer ago than this, by the signed capture time when the side is signed (0: no limit)")
 	f.StringVar(&o.reason, "override", "", "deploy despite blocking findings, for this reason (env DRIFTGATE_OVERRIDE_REASON)")
 	f.StringVar(&o.ticket, "ticket", "", "ticket tracking the override (env DRIFTGATE_OVERRIDE_TICKET)")
 	f.StringVar(&o.overrideBy, "override-by", "", "who overrides (default: the CI system's actor, else the OS user)")
@@ -92,6 +93,9 @@ func (o *gateOptions) Complete() error {
 		return err
 	}
 	store := incidentStore(o.cfg.Incidents.Dir)
+	if store.Signer, err = incidentSigner(o.cfg); err != nil {
+		return err
+	}
 	o.override = &incident.OverrideRequest{
 		Reason: o.reason, Ticket: o.ticket, Who: incident.ResolveIdentity(o.overrideBy, nil), Policy: policy,
 		Store: store, Deliverer: o.deliverer(store), Notes: textsafe.NewWriter(o.streams.ErrOut),
@@ -102,13 +106,13 @@ func (o *gateOptions) Complete() error {
 // side is the --dev or --prod flag, else the config's environment.
 func (o *gateOptions) side(name, flag string) (compare.Environment, error) {
 	if flag != "" {
-		return compare.Environment{Name: name, Source: flag}, nil
+		return o.withTrust(compare.Environment{Name: name, Source: flag})
 	}
 	env, ok := o.environment(name)
 	if !ok {
 		return env, fmt.Errorf("no %s environment: set environments.%s in %s or pass --%s", name, name, o.cfg.Where(), name)
 	}
-	return env, nil
+	return o.withTrust(env)
 }
 
 // Run compares, renders, and hands a blocked result with an override to

@@ -14,6 +14,7 @@ import (
 
 	"github.com/driftgate/driftgate/drift/config"
 	"github.com/driftgate/driftgate/drift/incident"
+	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
@@ -100,7 +101,7 @@ func newIncidentsCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobr
 	}
 	show.Flags().BoolVar(&showJSON, "json", false, "print the record as JSON")
 	cmd.AddCommand(show)
-	var expect []string
+	var expect, trust []string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the hash-chained log and its head: exit 1 when a record was edited or removed, or the log cut short",
@@ -111,12 +112,24 @@ TRUNCATED) when a record was edited or removed or the log was cut short, 2
 when the store does not exist or cannot be read.
 
 --expect takes logDigest values that hooks received: each must still be an
-entry of the log, which shows a rewind even by someone holding the key.`,
+entry of the log, which shows a rewind even by someone holding the key.
+
+--trust takes the public key of incidents.signKey: every entry signed since
+the key was set must carry a valid signature by it, and the last entry
+must, which shows a log rewritten whole by someone without the private key
+(who may hold DRIFTGATE_DIGEST_KEY) with no copy kept elsewhere.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			store, err := load()
 			if err != nil {
 				return err
+			}
+			for _, path := range trust {
+				k, err := sign.LoadVerifier(path)
+				if err != nil {
+					return fmt.Errorf("--trust: %w", err)
+				}
+				store.Trust = append(store.Trust, k)
 			}
 			problems, n, err := store.Verify()
 			if err != nil {
@@ -154,11 +167,16 @@ entry of the log, which shows a rewind even by someone holding the key.`,
 				fmt.Fprintf(streams.Out, "incident store %s verifies: 0 records\n", store.Dir)
 				return nil
 			}
-			fmt.Fprintf(streams.Out, "incident log %s verifies: %d record(s), chain intact\n", logPath, n)
+			signed := ""
+			if len(store.Trust) > 0 {
+				signed = ", signed with a trusted key"
+			}
+			fmt.Fprintf(streams.Out, "incident log %s verifies: %d record(s), chain intact%s\n", logPath, n, signed)
 			return nil
 		},
 	}
 	verify.Flags().StringSliceVar(&expect, "expect", nil, "logDigest values hooks received, each of which must still be in the log (repeatable)")
+	verify.Flags().StringSliceVar(&trust, "trust", nil, "public key of incidents.signKey the log's entries must be signed with (repeatable, for a rotated key)")
 	cmd.AddCommand(verify)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "reseal",
@@ -235,6 +253,19 @@ func oneLine(s string, n int) string {
 // Secret digest key, so one secret protects both.
 func incidentStore(dir string) *incident.Store {
 	return &incident.Store{Dir: dir, Key: []byte(os.Getenv("DRIFTGATE_DIGEST_KEY"))}
+}
+
+// incidentSigner reads incidents.signKey, the private key that signs each
+// entry of the log, or returns nil when none is set.
+func incidentSigner(cfg *config.Config) (*sign.Signer, error) {
+	if cfg.Incidents.SignKey == "" {
+		return nil, nil
+	}
+	s, err := sign.LoadSigner(cfg.Incidents.SignKey)
+	if err != nil {
+		return nil, fmt.Errorf("incidents.signKey in %s: %w", cfg.Where(), err)
+	}
+	return s, nil
 }
 
 // checkedNote says, on new records, that Name is what override.allowedBy

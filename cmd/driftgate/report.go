@@ -71,6 +71,13 @@ func (o *reportOptions) Complete() error {
 	for _, p := range o.cfg.Report.Pairs {
 		dev, _ := o.environment(p.Dev)
 		prod, _ := o.environment(p.Prod)
+		var err error
+		if dev, err = o.withTrust(dev); err != nil {
+			return err
+		}
+		if prod, err = o.withTrust(prod); err != nil {
+			return err
+		}
 		o.run.Pairs = append(o.run.Pairs, report.PairConfig{Name: p.Name, Dev: dev, Prod: prod})
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/internal/textsafe"
 )
 
@@ -29,9 +30,12 @@ type snapshotOptions struct {
 	chunkSize         int64
 	concurrency       int
 	fromManifests     []string
+	signKey           string
+	environment       string
 
 	// Set by Complete.
-	scope drift.Scope
+	scope  drift.Scope
+	signer *sign.Signer
 }
 
 func newSnapshotCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
@@ -47,7 +51,8 @@ Types that cannot be listed (RBAC, an API that is down, a timeout) are recorded
 as unobserved; the file is still written and the command exits 2.`,
 		Example: `  driftgate snapshot --context prod -o prod.json.gz
   driftgate snapshot --context dev -n payments -n kube-system -o dev.json
-  driftgate snapshot --from-manifests ./rendered/ -o desired.json`,
+  driftgate snapshot --from-manifests ./rendered/ -o desired.json
+  driftgate snapshot --context prod --environment prod --sign-key env:PROD_SIGNING_KEY -o prod.json.gz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(); err != nil {
@@ -72,11 +77,21 @@ func (o *snapshotOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.chunkSize, "chunk-size", o.chunkSize, "objects per LIST page")
 	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "LIST requests in flight at once")
 	fs.StringSliceVar(&o.fromManifests, "from-manifests", nil, "build the snapshot from manifest files or folders instead of a cluster (repeatable)")
+	fs.StringVar(&o.signKey, "sign-key", "", "sign the snapshot with this private key: an Ed25519 or ECDSA P-256 PEM file only you can read, or env:VAR (needs --environment)")
+	fs.StringVar(&o.environment, "environment", "", "the environment the signed statement names, as diff/gate --trust expect it (prod)")
 }
 
-// Complete turns the flags into a scope.
+// Complete turns the flags into a scope, and reads the signing key
+// before the cluster is: a bad key fails at once.
 func (o *snapshotOptions) Complete() error {
 	o.scope = scopeFromFlags(o.namespaces, o.exclude, o.noDefaultExcludes)
+	if o.signKey != "" {
+		s, err := sign.LoadSigner(o.signKey)
+		if err != nil {
+			return fmt.Errorf("--sign-key: %w", err)
+		}
+		o.signer = s
+	}
 	return nil
 }
 
@@ -87,6 +102,14 @@ func (o *snapshotOptions) Validate() error {
 	}
 	if o.chunkSize <= 0 || o.concurrency <= 0 {
 		return fmt.Errorf("--chunk-size and --concurrency must be positive")
+	}
+	switch {
+	case o.signKey != "" && o.environment == "":
+		return fmt.Errorf("--sign-key needs --environment NAME: the signed statement names the environment, and diff/gate refuse it for any other")
+	case o.signKey == "" && o.environment != "":
+		return fmt.Errorf("--environment names the environment of a signed snapshot: give --sign-key too")
+	case o.signKey != "" && len(o.fromManifests) > 0:
+		return fmt.Errorf("--sign-key signs a snapshot of a live cluster, which names the cluster; a snapshot --from-manifests has none")
 	}
 	return nil
 }
@@ -114,6 +137,9 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if o.signer != nil {
+		snap.SignWith = &drift.SnapshotSigning{Signer: o.signer, Environment: o.environment}
+	}
 	for _, n := range snap.Notes {
 		fmt.Fprintf(o.streams.ErrOut, "driftgate: note: %s\n", textsafe.Line(n)) // notes name files of the folder, whatever they are called
 	}
@@ -125,6 +151,10 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.global.log.Info("snapshot written", "file", o.output, "objects", len(snap.Objects), "digest", snap.Digest)
+	if o.signer != nil {
+		fmt.Fprintf(o.streams.ErrOut, "driftgate: snapshot signed for environment %s, cluster %s, with key %s\n",
+			textsafe.Line(o.environment), textsafe.Line(snap.Metadata.Cluster.String()), o.signer.KeyID())
+	}
 	if len(snap.Unobserved) > 0 {
 		fmt.Fprintf(o.streams.ErrOut, "driftgate: %d resource type(s) could not be observed; the snapshot records them and diff/gate will refuse to pass:\n", len(snap.Unobserved))
 		for _, u := range snap.Unobserved {

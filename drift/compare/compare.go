@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/rules"
 )
 
@@ -25,6 +26,14 @@ type Environment struct {
 	Source string
 	// Kubeconfig, when set, is the kubeconfig file of a context: source.
 	Kubeconfig string
+	// Trust, when set, is the only key this side may be signed by: the
+	// side must then be a snapshot signed by it for the environment Name,
+	// and its age (MaxAge) is the signed capture time's.
+	Trust *sign.Verifier
+	// Cluster, when set, is the cluster this side must be: a signed
+	// snapshot's statement, or a live cluster's kube-system uid (and
+	// server, when set) must name it.
+	Cluster *drift.ClusterIdentity
 }
 
 // Progress shows how far a live capture has come.
@@ -120,6 +129,14 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", env.Name, err)
 	}
+	if env.Trust != nil && src.Kind != drift.SourceKindSnapshot {
+		what := "a folder of manifests"
+		if src.Kind == drift.SourceKindContext {
+			what = "a live cluster"
+		}
+		return nil, "", fmt.Errorf("%s: %w: a trusted key (%s) is set for %s, so it must be a snapshot signed with it, and %s is %s",
+			env.Name, sign.ErrUnsigned, env.Trust.Source(), env.Name, env.Source, what)
+	}
 	norm := drift.NewNormalizer(opts.DigestKey)
 	switch src.Kind {
 	case drift.SourceKindSnapshot:
@@ -127,12 +144,15 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 		if err != nil {
 			return nil, "", err
 		}
+		if err := checkTrust(env, src.Path, s); err != nil {
+			return nil, "", err
+		}
 		// A file written by an older version may hold values this one
 		// keeps only as digests: redact them before any finding exists.
 		if n := norm.RedactSnapshot(s); n > 0 && notes != nil {
 			*notes = append(*notes, fmt.Sprintf("%s: %d objects of %s held secret values this version keeps only as digests; they were redacted on reading (take the snapshot again)", env.Name, n, src.Path))
 		}
-		return s, src.Path, checkAge(env.Name, src.Path, s, opts)
+		return s, src.Path, checkAge(env.Name, src.Path, s, env.Trust != nil, opts)
 	case drift.SourceKindManifests:
 		mo := drift.ManifestOptions{Scope: opts.Scope, Normalizer: norm}
 		if opts.Now != nil {
@@ -169,6 +189,9 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 	if err != nil {
 		return nil, "", fmt.Errorf("%s (context %s): %w", env.Name, name, err)
 	}
+	if env.Cluster != nil && !sameCluster(env.Cluster, s.Metadata.Cluster) {
+		return nil, "", fmt.Errorf("%s (context %s): %w: the cluster is %s, %s expects %s", env.Name, name, drift.ErrOtherCluster, s.Metadata.Cluster, env.Name, env.Cluster)
+	}
 	return s, "context:" + name, s.Seal()
 }
 
@@ -176,15 +199,43 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 // the clocks of the machine that took it and of this one may differ.
 const clockSkew = 5 * time.Minute
 
+// checkTrust refuses the snapshot s, read from loc, unless it is what env
+// trusts: signed by env.Trust for env.Name and of env.Cluster (see
+// drift.Snapshot.VerifySignature). Without a key, an expected cluster is
+// checked against the snapshot's unsigned metadata, which catches a
+// mistake but not an attacker.
+func checkTrust(env Environment, loc string, s *drift.Snapshot) error {
+	if env.Trust == nil {
+		if env.Cluster != nil && !sameCluster(env.Cluster, s.Metadata.Cluster) {
+			return fmt.Errorf("%s: snapshot %s: %w: it is of %s, %s expects %s", env.Name, loc, drift.ErrOtherCluster, s.Metadata.Cluster, env.Name, env.Cluster)
+		}
+		return nil
+	}
+	_, err := s.VerifySignature(drift.SnapshotTrust{Key: env.Trust, Environment: env.Name, Cluster: env.Cluster})
+	if err != nil {
+		return fmt.Errorf("%s: snapshot %s is not trusted: %w", env.Name, loc, err)
+	}
+	return nil
+}
+
+// sameCluster reports whether got is the cluster want names: the same
+// kube-system uid, and the same server when want gives one.
+func sameCluster(want, got *drift.ClusterIdentity) bool {
+	return got != nil && got.UID == want.UID && (want.Server == "" || want.Server == got.Server)
+}
+
 // checkAge refuses a snapshot file older than MaxAge: a gate that passes
 // on last week's prod proves nothing about today's. The capture time is
 // trusted only under the snapshot's integrity digest (LoadSnapshot has
-// checked it), and not when it lies in the future.
-func checkAge(side, loc string, s *drift.Snapshot, opts Options) error {
+// checked it), and not when it lies in the future. When the side is
+// signed (checkTrust verified it), the capture time is the signed one:
+// anyone can recompute the integrity digest, no one the signature, so an
+// old signed snapshot cannot be made to look new.
+func checkAge(side, loc string, s *drift.Snapshot, signed bool, opts Options) error {
 	if opts.MaxAge <= 0 {
 		return nil
 	}
-	if s.Integrity == "" {
+	if s.Integrity == "" && !signed {
 		return fmt.Errorf("%s: snapshot %s has no integrity digest over its capture time (it was written by an older driftgate), so its age cannot be checked against --max-age: take a new snapshot",
 			side, loc)
 	}

@@ -67,6 +67,14 @@ type Environment struct {
 	Kubeconfig string `yaml:"kubeconfig"`
 	Snapshot   string `yaml:"snapshot"`
 	Manifests  string `yaml:"manifests"`
+	// Trust is the public key (PEM file) this environment's snapshot must
+	// be signed with, for this environment's name. It applies to the side
+	// of that name whatever source a flag gives it, so a command line
+	// cannot trade prod's signed snapshot for a file of its own.
+	Trust string `yaml:"trust"`
+	// Cluster, when set, is the cluster this environment must be: a
+	// signed snapshot's statement, or a live cluster, must name it.
+	Cluster *drift.ClusterIdentity `yaml:"cluster"`
 }
 
 // Source renders the environment in the DEV/PROD argument syntax.
@@ -109,6 +117,10 @@ func (o Override) Policy() (incident.Policy, error) {
 type Incidents struct {
 	Dir   string          `yaml:"dir"`
 	Hooks []incident.Hook `yaml:"hooks"`
+	// SignKey is the private key (a PEM file, or env:VAR) that signs each
+	// entry's chain head, so that `incidents verify --trust KEY.pub`
+	// detects a rewritten log without the HMAC key or a receiver's copy.
+	SignKey string `yaml:"signKey"`
 }
 
 // Report configures the nightly report.
@@ -197,6 +209,16 @@ func Parse(path string, data []byte) (*Config, error) {
 				"environment %q has %d sources", name, n)
 		}
 	}
+	for name, e := range c.Environments {
+		switch {
+		case e.Trust != "" && e.Snapshot == "":
+			return nil, yamlx.Errorf(path, lookup(root, "environments", name, "trust"), "give the environment as a snapshot, or remove trust",
+				"environment %q has a trusted key, but only a snapshot is signed", name)
+		case e.Cluster != nil && e.Cluster.UID == "":
+			return nil, yamlx.Errorf(path, lookup(root, "environments", name, "cluster"), "the uid of its kube-system namespace: kubectl get namespace kube-system -o jsonpath='{.metadata.uid}'",
+				"environment %q names a cluster without its uid", name)
+		}
+	}
 	if d := c.DefaultsFrom; d != "" && d != "none" && (!strings.HasPrefix(d, "context:") || d == "context:") {
 		return nil, yamlx.Errorf(path, lookup(root, "defaultsFrom"), "context:NAME or none", "invalid defaultsFrom %q", d)
 	}
@@ -245,6 +267,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		resolve(&e.Kubeconfig)
 		resolve(&e.Snapshot)
 		resolve(&e.Manifests)
+		resolve(&e.Trust)
 		c.Environments[name] = e
 	}
 	for i := range c.Rules {
@@ -254,6 +277,9 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	resolve(&c.Waivers)
 	resolve(&c.Incidents.Dir)
+	if !strings.HasPrefix(c.Incidents.SignKey, "env:") {
+		resolve(&c.Incidents.SignKey)
+	}
 	resolve(&c.Report.History)
 	return c, nil
 }
@@ -307,8 +333,8 @@ var (
 	// key or list item.
 	expandedPaths = [][]string{
 		{"environments", "*", "context"}, {"environments", "*", "kubeconfig"},
-		{"environments", "*", "snapshot"}, {"environments", "*", "manifests"},
-		{"rules", "*"}, {"waivers"}, {"incidents", "dir"}, {"report", "history"},
+		{"environments", "*", "snapshot"}, {"environments", "*", "manifests"}, {"environments", "*", "trust"},
+		{"rules", "*"}, {"waivers"}, {"incidents", "dir"}, {"incidents", "signKey"}, {"report", "history"},
 	}
 	// hookPaths are expanded too, and may expand to the empty string.
 	hookPaths = [][]string{{"incidents", "hooks"}, {"report", "hooks"}}
@@ -372,7 +398,7 @@ func checkEnvRefs(file string, root *yamlx.Node, lookupEnv func(string) (string,
 			where := strings.Join(path, ".")
 			hook := matchesAny(path, hookPaths, true)
 			if !hook && !matchesAny(path, expandedPaths, false) {
-				return yamlx.Errorf(file, n, "write the value itself; ${VAR} is expanded only in environments, rules, waivers, incidents.dir, report.history and hooks",
+				return yamlx.Errorf(file, n, "write the value itself; ${VAR} is expanded only in environments, rules, waivers, incidents.dir, incidents.signKey, report.history and hooks",
 					"%s is not expanded in %s: its value would be shown in findings, reports or records", refs[0][0], where)
 			}
 			for _, r := range refs {
@@ -406,6 +432,7 @@ func (c *Config) expandEnv() {
 		expand(&e.Kubeconfig)
 		expand(&e.Snapshot)
 		expand(&e.Manifests)
+		expand(&e.Trust)
 		c.Environments[name] = e
 	}
 	for i := range c.Rules {
@@ -413,6 +440,7 @@ func (c *Config) expandEnv() {
 	}
 	expand(&c.Waivers)
 	expand(&c.Incidents.Dir)
+	expand(&c.Incidents.SignKey)
 	expand(&c.Report.History)
 	// Every setting of a hook, as its fields come.
 	expandStrings(reflect.ValueOf(c.Incidents.Hooks), expand)

@@ -93,6 +93,9 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown report environment", head + "environments:\n  dev: {context: a}\nreport:\n  pairs: [{name: p, dev: dev, prod: prod}]\n", 6, 11, `unknown environment "prod"`},
 		{"not a config", "apiVersion: v1\nkind: ConfigMap\n", 1, 1, "not a driftgate config"},
 		{"duplicate key", head + "rules: [a]\nrules: [b]\n", 4, 1, `key "rules" appears twice`},
+		{"trust on a live environment", head + "environments:\n  prod:\n    context: prod\n    trust: prod.pub\n", 6, 12, `environment "prod" has a trusted key, but only a snapshot is signed`},
+		{"cluster without uid", head + "environments:\n  prod:\n    snapshot: p.json\n    cluster: {server: https://x}\n", 6, 14, `environment "prod" names a cluster without its uid`},
+		{"unknown cluster key", head + "environments:\n  prod:\n    snapshot: p.json\n    cluster: {uid: u, name: x}\n", 6, 23, `unknown key "name"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,5 +191,38 @@ func TestEnvExpansion(t *testing.T) {
 				t.Errorf("the error shows a variable's value: %v", err)
 			}
 		})
+	}
+}
+
+// TestTrustSettings: the trust key and the incident signing key are paths
+// resolved against the config (env:VAR kept as it is), ${VAR} expanded.
+func TestTrustSettings(t *testing.T) {
+	t.Setenv("DRIFTGATE_TEST_KEYS", "/keys")
+	p := write(t, `apiVersion: driftgate.dev/v1alpha1
+kind: Config
+environments:
+  prod:
+    snapshot: prod.json.gz
+    trust: keys/prod.pub
+    cluster: {server: "https://prod:6443", uid: 0b5e}
+  staging: {snapshot: s.json, trust: "${DRIFTGATE_TEST_KEYS}/staging.pub"}
+incidents:
+  signKey: env:INCIDENT_KEY
+`)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(p)
+	got := []string{c.Environments["prod"].Trust, c.Environments["staging"].Trust, c.Incidents.SignKey}
+	if diff := cmp.Diff([]string{filepath.Join(dir, "keys/prod.pub"), "/keys/staging.pub", "env:INCIDENT_KEY"}, got); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(&drift.ClusterIdentity{Server: "https://prod:6443", UID: "0b5e"}, c.Environments["prod"].Cluster); diff != "" {
+		t.Errorf("cluster (-want +got):\n%s", diff)
+	}
+	p = write(t, "apiVersion: driftgate.dev/v1alpha1\nkind: Config\nincidents: {signKey: key.pem}\n")
+	if c, err := Load(p); err != nil || c.Incidents.SignKey != filepath.Join(filepath.Dir(p), "key.pem") {
+		t.Errorf("signKey %q, error %v", c.Incidents.SignKey, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/internal/atomicfile"
 	"github.com/driftgate/driftgate/internal/regularfile"
 )
@@ -57,6 +58,14 @@ type Store struct {
 	// rewrite the head to match. Empty leaves the head unsigned. driftgate
 	// uses DRIFTGATE_DIGEST_KEY, the key of Secret digests.
 	Key []byte
+	// Signer, when set, signs each entry's chain head (its sequence number
+	// and digest) with a private key (incidents.signKey), so that the log
+	// can be checked with the public key alone (Trust): rewriting it then
+	// takes the private key, not just the HMAC key every verifier holds.
+	Signer *sign.Signer
+	// Trust, when set, are the public keys Verify requires the log's
+	// signatures to be made with (incidents verify --trust).
+	Trust []*sign.Verifier
 }
 
 // entryFormatHead marks entries written by a driftgate that keeps a head
@@ -72,6 +81,10 @@ type Entry struct {
 	Prev   string          `json:"prev"`
 	Digest string          `json:"digest"`
 	Record json.RawMessage `json:"record"`
+	// Signature, when the store has a Signer, is a DSSE envelope over the
+	// HeadStatement of this entry. Digest does not cover it (it signs
+	// Digest), and Prev of the next entry does not either.
+	Signature *sign.Envelope `json:"signature,omitempty"`
 }
 
 func entryDigest(format, seq int, prev string, record []byte) string {
@@ -95,6 +108,10 @@ type Head struct {
 	// does, without revealing it; empty when the head is unsigned.
 	KeyID     string `json:"keyId,omitempty"`
 	Signature string `json:"signature,omitempty"`
+	// Envelope is the last entry's Signature, when it has one: the head
+	// signed with the private key, which a verifier holding only the
+	// public key can check.
+	Envelope *sign.Envelope `json:"envelope,omitempty"`
 }
 
 func (s *Store) keyID() string { return drift.NewNormalizer(s.Key).SecretDigest() }
@@ -213,6 +230,13 @@ func (s *Store) Commit(r *Record) (Head, error) {
 			return Head{}, fmt.Errorf("a new incident log is not started over the records of the old one: %s; run `driftgate incidents verify`", p.Message)
 		}
 	}
+	if s.Signer != nil {
+		// Signing the new head vouches for every entry before it: never
+		// for a chain whose signatures say it was rewritten.
+		if p := firstFatal(checkSignatures(entries, head, []*sign.Verifier{s.Signer.Public()}, true)); p != nil {
+			return Head{}, fmt.Errorf("incident log %s does not match its signatures, so no entry is signed onto it: %s; run `driftgate incidents verify --trust KEY.pub`", filepath.Join(s.Dir, LogFile), p.Message)
+		}
+	}
 	body, err := json.Marshal(r)
 	if err != nil {
 		return Head{}, fmt.Errorf("encoding incident: %w", err)
@@ -230,6 +254,11 @@ func (s *Store) Commit(r *Record) (Head, error) {
 	}
 	e := Entry{Format: entryFormatHead, Seq: len(entries) + 1, Prev: prev, Record: body}
 	e.Digest = entryDigest(e.Format, e.Seq, e.Prev, body)
+	if s.Signer != nil {
+		if e.Signature, err = s.Signer.SignJSON(HeadStatementType, HeadStatement{Seq: e.Seq, Digest: e.Digest}); err != nil {
+			return Head{}, err
+		}
+	}
 	line, err := json.Marshal(e)
 	if err != nil {
 		return Head{}, err
@@ -239,6 +268,7 @@ func (s *Store) Commit(r *Record) (Head, error) {
 		return Head{}, err
 	}
 	h := s.sign(Head{Seq: e.Seq, Digest: e.Digest})
+	h.Envelope = e.Signature
 	if err := s.writeHead(h); err != nil {
 		return Head{}, fmt.Errorf("the record is committed, but its head could not be written (the next override writes it): %w", err)
 	}
@@ -270,6 +300,7 @@ func (s *Store) Reseal() (Head, error) {
 	}
 	last := entries[len(entries)-1]
 	h := s.sign(Head{Seq: last.Seq, Digest: last.Digest})
+	h.Envelope = last.Signature
 	return h, s.writeHead(h)
 }
 
@@ -475,6 +506,9 @@ func (s *Store) verify(signature bool) ([]Problem, []Entry, error) {
 			if signature || !p.signature {
 				problems = append(problems, p)
 			}
+		}
+		if len(s.Trust) > 0 {
+			problems = append(problems, checkSignatures(entries, head, s.Trust, false)...)
 		}
 	}
 	if len(entries) == 0 {
