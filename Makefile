@@ -60,7 +60,7 @@ testbed:
 		echo "test bed: ready in $(TESTBED_BIN)"; \
 	fi
 
-## testbed-realistic: add kube-controller-manager, kube-scheduler and kwok to the test bed (about 6 minutes the first time; skipped when present)
+## testbed-realistic: add kube-controller-manager, kube-scheduler and kwok to the test bed (10 to 25 minutes on 2 cores the first time; skipped when present)
 # kwok is built from its own module (go install pkg@version), not the tools
 # module: its dependencies differ from Kubernetes v1.36.3's, and the tools
 # module's versions decide kube-apiserver's build.
@@ -68,7 +68,7 @@ testbed-realistic: testbed
 	@if [ "$$(cat '$(TESTBED_BIN)/.stamp-realistic' 2>/dev/null)" = "$(TESTBED_REALISTIC_STAMP)" ]; then \
 		echo "test bed: $(TESTBED_BIN) has kube-controller-manager, kube-scheduler $(K8S_VERSION) and kwok $(KWOK_VERSION)"; \
 	else \
-		echo "test bed: building kube-controller-manager, kube-scheduler $(K8S_VERSION) and kwok $(KWOK_VERSION) into $(TESTBED_BIN) (about 6 minutes on 2 cores)"; \
+		echo "test bed: building kube-controller-manager, kube-scheduler $(K8S_VERSION) and kwok $(KWOK_VERSION) into $(TESTBED_BIN) (10 to 25 minutes on 2 cores)"; \
 		tmp=$$(mktemp -d "$(TESTBED_BIN)/.build-realistic-XXXXXX"); \
 		trap 'rm -rf "$$tmp"' EXIT; \
 		mkdir -p "$$tmp/real"; \
@@ -96,14 +96,14 @@ testbed-keeper: testbed-realistic
 		echo "test bed: keeper $(KEEPER_STAMP) installed in $(TESTBED_BIN)"; \
 	fi
 
-## testbed-s3: add SeaweedFS's weed, the S3-compatible server of the object-storage tests (fixtures/s3bed), to the test bed (about 6 minutes the first time; skipped when present)
+## testbed-s3: add SeaweedFS's weed, the S3-compatible server of the object-storage tests (fixtures/s3bed), to the test bed (10 to 25 minutes on 2 cores the first time; skipped when present)
 # Built like the bed's other binaries: real/weed run by the keeper installed
 # as weed, so that a server a test started dies with the test binary.
 testbed-s3: testbed
 	@if [ "$$(cat '$(TESTBED_BIN)/.stamp-s3' 2>/dev/null)" = "$(TESTBED_S3_STAMP)" ]; then \
 		echo "test bed: $(TESTBED_BIN) has SeaweedFS $(SEAWEEDFS_VERSION)"; \
 	else \
-		echo "test bed: building SeaweedFS $(SEAWEEDFS_VERSION) into $(TESTBED_BIN) (about 6 minutes on 2 cores)"; \
+		echo "test bed: building SeaweedFS $(SEAWEEDFS_VERSION) into $(TESTBED_BIN) (10 to 25 minutes on 2 cores)"; \
 		tmp=$$(mktemp -d "$(TESTBED_BIN)/.build-s3-XXXXXX"); \
 		trap 'rm -rf "$$tmp"' EXIT; \
 		(cd fixtures/testbed/seaweedfs && $(GO) build -trimpath -o "$$tmp/weed" github.com/seaweedfs/seaweedfs/weed); \
