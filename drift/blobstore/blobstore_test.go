@@ -60,7 +60,7 @@ func snapshotJSON(n int) []byte {
 	return []byte(fmt.Sprintf(`{"apiVersion":"driftgate.dev/v1","kind":"Snapshot","n":%d,"pad":%q}`, n, strings.Repeat("x", 1000)))
 }
 
-var t0 = time.Date(2026, 11, 30, 5, 14, 15, 123456789, time.UTC)
+var t0 = time.Date(2026, 11, 30, 5, 14, 15, 0, time.UTC)
 
 func TestPublishThenRead(t *testing.T) {
 	for _, s := range stores {
@@ -72,7 +72,7 @@ func TestPublishThenRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(prefix+"/20261130T051415.123456789Z.json.gz", obj); diff != "" {
+			if diff := cmp.Diff(prefix+"/20261130T051415Z.json.gz", obj); diff != "" {
 				t.Errorf("object URL (-want +got):\n%s", diff)
 			}
 			for _, u := range []string{prefix, prefix + "/", obj} {
@@ -102,7 +102,7 @@ func TestReadFaults(t *testing.T) {
 		return buf.Bytes()
 	}
 	good := gz(snapshotJSON(1))
-	name := "20261130T051415.123456789Z.json.gz"
+	name := "20261130T051415Z.json.gz"
 	ptr := func(object string, data []byte) []byte {
 		sum := sha256.Sum256(data)
 		b, _ := json.Marshal(pointer{APIVersion: pointerAPIVersion, Kind: pointerKind, Object: object, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), CapturedAt: t0})
@@ -135,7 +135,7 @@ func TestReadFaults(t *testing.T) {
 			says: []string{"inflates to more than"}},
 		{name: "pointer out of the prefix", objects: map[string][]byte{"latest": ptr("../dev/"+name, good)}, want: ErrCorrupt,
 			says: []string{"not a snapshot name"}},
-		{name: "pointer not JSON", objects: map[string][]byte{"latest": []byte("20261130T051415.123456789Z.json.gz")}, want: ErrCorrupt,
+		{name: "pointer not JSON", objects: map[string][]byte{"latest": []byte("20261130T051415Z.json.gz")}, want: ErrCorrupt,
 			says: []string{"not a snapshot pointer"}},
 		{name: "pointer with an unknown field", objects: map[string][]byte{"latest": append(ptr(name, good)[:1], []byte(`"extra":1,`+string(ptr(name, good)[1:]))...), name: good}, want: ErrCorrupt,
 			says: []string{"not a snapshot pointer"}},
@@ -359,6 +359,13 @@ func TestLastCompleteWins(t *testing.T) {
 			if _, err := Publish(ctx, prefix, t0.Add(-time.Hour), snapshotJSON(2), 0); err != nil {
 				t.Fatal(err)
 			}
+			// Another snapshot of the same second is refused; the same one again is not.
+			if _, err := Publish(ctx, prefix, t0.Add(-time.Hour), snapshotJSON(4), 0); err == nil || !strings.Contains(err.Error(), "captured in the same second") {
+				t.Errorf("publishing another snapshot of the same second: %v", err)
+			}
+			if _, err := Publish(ctx, prefix, t0.Add(-time.Hour), snapshotJSON(2), 0); err != nil {
+				t.Errorf("publishing the same snapshot again: %v", err)
+			}
 			canceled, cancel := context.WithCancel(ctx)
 			cancel()
 			if _, err := Publish(canceled, prefix, t0.Add(time.Hour), snapshotJSON(3), 0); !errors.Is(err, context.Canceled) {
@@ -383,7 +390,7 @@ func TestParse(t *testing.T) {
 		{url: "s3://bkt/team/prod", display: "s3://bkt/team/prod", bucket: "bkt"},
 		{url: "s3://bkt/team/prod/?region=eu-west-1&endpoint=http://127.0.0.1:9000&use_path_style=true&disable_https=true", display: "s3://bkt/team/prod", bucket: "bkt"},
 		{url: "s3://bkt?s3ForcePathStyle=true", display: "s3://bkt", bucket: "bkt"},
-		{url: "gs://bkt/prod/20261130T051415.123456789Z.json.gz", display: "gs://bkt/prod/20261130T051415.123456789Z.json.gz", bucket: "bkt", object: true},
+		{url: "gs://bkt/prod/20261130T051415Z.json.gz", display: "gs://bkt/prod/20261130T051415Z.json.gz", bucket: "bkt", object: true},
 		{url: "azblob://container/prod", display: "azblob://container/prod", bucket: "container"},
 		{url: "file:///srv/snaps/prod", display: "file:///srv/snaps/prod", bucket: "/srv/snaps/prod"},
 		{url: "file:///srv/snaps/prod/x.json", display: "file:///srv/snaps/prod/x.json", bucket: "/srv/snaps/prod", object: true},
@@ -488,7 +495,7 @@ func TestFileLayout(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if diff := cmp.Diff([]string{"20261130T051415.123456789Z.json.gz", "latest"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"20261130T051415Z.json.gz", "latest"}, names); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

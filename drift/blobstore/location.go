@@ -53,17 +53,17 @@ var urlLike = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 // Read and Publish refuse the others by name.
 func IsURL(s string) bool { return urlLike.MatchString(s) }
 
-// Objects are named <capture time>.json.gz: fixed width, so that their
-// names sort as their capture times.
+// Objects are named <capture time>.json.gz, to the second as snapshots
+// record it: fixed width, so that their names sort as their capture times.
 const (
 	objectSuffix = ".json.gz"
-	timeLayout   = "20060102T150405.000000000Z"
+	timeLayout   = "20060102T150405Z"
 	latestName   = "latest"
 )
 
 // objectName matches the names Publish gives; only those are pruned or
 // followed from a latest pointer.
-var objectName = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}\.[0-9]{9}Z\.json\.gz$`)
+var objectName = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z\.json\.gz$`)
 
 // location is a parsed snapshot URL.
 type location struct {

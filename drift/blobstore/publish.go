@@ -74,6 +74,17 @@ func Publish(ctx context.Context, url string, capturedAt time.Time, snapshotJSON
 	// application/gzip, with no Content-Encoding: a gzip encoding would
 	// let a store or client inflate it on the way (GCS transcodes), and
 	// the bytes read would no longer match the digest.
+	// Snapshots record their capture time to the second: another one
+	// published in the same second must not be replaced under the latest
+	// that names it.
+	prev, err := readObject(ctx, b, l, key, int64(len(data)), "snapshot of the same capture time")
+	switch {
+	case err == nil && bytes.Equal(prev, data), errors.Is(err, ErrNotFound):
+	case err == nil, errors.Is(err, ErrTooLarge):
+		return "", fmt.Errorf("%s already holds another snapshot captured in the same second; latest was not moved: publish again", l.display(key))
+	default:
+		return "", err
+	}
 	if err := write(ctx, b, key, data, &blob.WriterOptions{ContentType: "application/gzip", Metadata: map[string]string{"sha256": p.SHA256}}); err != nil {
 		return "", fail(ctx, l, "writing snapshot", key, err)
 	}

@@ -40,8 +40,14 @@ func TestS3Faults(t *testing.T) {
 	}{
 		{name: "forbidden read", handler: s3Status(403, "AccessDenied"), want: ErrPermission,
 			says: []string{"s3://snapshots/team/prod/latest", "bucket snapshots", "403/AccessDenied"}},
-		{name: "forbidden publish", handler: s3Status(403, "AccessDenied"), publish: true, want: ErrPermission,
-			says: []string{"writing snapshot s3://snapshots/team/prod/20261130T051415.123456789Z.json.gz", "bucket snapshots"}},
+		{name: "forbidden publish", handler: func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				s3Status(404, "NoSuchKey")(w, r) // nothing there yet: reading is allowed
+				return
+			}
+			s3Status(403, "AccessDenied")(w, r)
+		}, publish: true, want: ErrPermission,
+			says: []string{"writing snapshot s3://snapshots/team/prod/20261130T051415Z.json.gz", "bucket snapshots"}},
 		{name: "no such key", handler: s3Status(404, "NoSuchKey"), want: ErrNotFound,
 			says: []string{"s3://snapshots/team/prod/latest", "no latest pointer", "bucket snapshots"}},
 		{name: "no such bucket", handler: s3Status(404, "NoSuchBucket"), want: ErrNotFound, says: []string{"bucket snapshots"}},
