@@ -213,6 +213,9 @@ func loadURL(ctx context.Context, env Environment, opts Options, notes *[]string
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: snapshot %s: %w", env.Name, loc, err)
 	}
+	if err := checkTrust(env, loc, s); err != nil {
+		return nil, "", err
+	}
 	if n := drift.NewNormalizer(opts.DigestKey).RedactSnapshot(s); n > 0 && notes != nil {
 		*notes = append(*notes, fmt.Sprintf("%s: %d objects of %s held secret values this version keeps only as digests; they were redacted on reading (take the snapshot again)", env.Name, n, loc))
 	}
