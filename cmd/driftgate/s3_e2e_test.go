@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -270,5 +275,73 @@ func TestS3ServerKilledMidUpload(t *testing.T) {
 	}
 	if r := e.gate(t, e.s3.Reader); r.code != exitBlocked || !strings.Contains(r.stdout, "bulk-") {
 		t.Errorf("gate against the large snapshot: exit %d, want blocked on the ConfigMaps dev lacks\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// writeKeyPair writes a fresh ECDSA P-256 key pair as PEM files (the
+// private one readable by its owner only) and returns their paths.
+func writeKeyPair(t *testing.T) (private, public string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	private, public = filepath.Join(dir, "prod.key"), filepath.Join(dir, "prod.pub")
+	if err := os.WriteFile(private, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(public, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return private, public
+}
+
+// TestS3SignedPublishGateWithTrust: prod publishes a signed snapshot to
+// the bucket; CI gates dev live against it with --trust and --max-age and
+// passes. Write access to the bucket is not enough to pass the gate: an
+// unsigned snapshot, or one signed with another key, published over it by
+// an identity that may write the bucket, is refused with exit 2.
+func TestS3SignedPublishGateWithTrust(t *testing.T) {
+	e := newS3Env(t)
+	key, pub := writeKeyPair(t)
+	otherKey, otherPub := writeKeyPair(t)
+	if r := e.publish(t, e.s3.Publisher, "--environment", "prod", "--sign-key", key); r.code != exitPass {
+		t.Fatalf("publishing signed: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := e.gate(t, e.s3.Reader, "--trust", pub, "--max-age", "1h"); r.code != exitPass {
+		t.Fatalf("gate trusting prod's key: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := e.gate(t, e.s3.Reader, "--trust", otherPub, "--max-age", "1h"); r.code != exitCouldNoCheck || !strings.Contains(r.stderr, "not trusted") {
+		t.Errorf("gate trusting another key: exit %d, want 2, not trusted\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Someone who can write the bucket, without prod's key, publishes over it.
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		says  string
+	}{
+		{"unsigned", nil, "not signed"},
+		{"signed with another key", []string{"--environment", "prod", "--sign-key", otherKey}, "not trusted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			time.Sleep(1100 * time.Millisecond) // capture times to the second name the objects
+			if r := e.publish(t, e.s3.Publisher, tc.extra...); r.code != exitPass {
+				t.Fatalf("publishing: exit %d\n%s", r.code, r.stderr)
+			}
+			r := e.gate(t, e.s3.Reader, "--trust", pub, "--max-age", "1h")
+			if r.code != exitCouldNoCheck || !strings.Contains(r.stderr, tc.says) {
+				t.Errorf("gate trusting prod's key: exit %d, want 2 saying %q\n%s%s", r.code, tc.says, r.stdout, r.stderr)
+			}
+		})
 	}
 }
