@@ -20,6 +20,11 @@ TESTBED_STAMP := $(K8S_VERSION) $(ETCD_VERSION) pdeathsig-1
 # directory, and they are built again.
 KWOK_VERSION := v0.8.0
 TESTBED_REALISTIC_STAMP := $(K8S_VERSION) kwok-$(KWOK_VERSION) pdeathsig-1
+# The S3 bed adds SeaweedFS's weed (an S3-compatible server) to the same
+# directory under a stamp of its own, built from its own tools module
+# (fixtures/testbed/seaweedfs), whose go.mod pins this version.
+SEAWEEDFS_VERSION := $(shell sed -n 's,^require github.com/seaweedfs/seaweedfs ,,p' fixtures/testbed/seaweedfs/go.mod)
+TESTBED_S3_STAMP := seaweedfs-$(SEAWEEDFS_VERSION) pdeathsig-1
 K8S_LDFLAGS := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
 	-X $(p).gitVersion=$(K8S_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=36 -X $(p).gitTreeState=clean)
 export DRIFTGATE_TESTBED_BIN := $(TESTBED_BIN)
@@ -27,7 +32,7 @@ export DRIFTGATE_TESTBED_BIN := $(TESTBED_BIN)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build test test-short lint demo testbed testbed-realistic testbed-keeper chromium bench clean
+.PHONY: all build test test-short lint demo testbed testbed-realistic testbed-keeper testbed-s3 chromium bench clean
 
 all: build
 
@@ -55,7 +60,7 @@ testbed:
 		echo "test bed: ready in $(TESTBED_BIN)"; \
 	fi
 
-## testbed-realistic: add kube-controller-manager, kube-scheduler and kwok to the test bed (about 6 minutes the first time; skipped when present)
+## testbed-realistic: add kube-controller-manager, kube-scheduler and kwok to the test bed (10 to 25 minutes on 2 cores the first time; skipped when present)
 # kwok is built from its own module (go install pkg@version), not the tools
 # module: its dependencies differ from Kubernetes v1.36.3's, and the tools
 # module's versions decide kube-apiserver's build.
@@ -63,7 +68,7 @@ testbed-realistic: testbed
 	@if [ "$$(cat '$(TESTBED_BIN)/.stamp-realistic' 2>/dev/null)" = "$(TESTBED_REALISTIC_STAMP)" ]; then \
 		echo "test bed: $(TESTBED_BIN) has kube-controller-manager, kube-scheduler $(K8S_VERSION) and kwok $(KWOK_VERSION)"; \
 	else \
-		echo "test bed: building kube-controller-manager, kube-scheduler $(K8S_VERSION) and kwok $(KWOK_VERSION) into $(TESTBED_BIN) (about 6 minutes on 2 cores)"; \
+		echo "test bed: building kube-controller-manager, kube-scheduler $(K8S_VERSION) and kwok $(KWOK_VERSION) into $(TESTBED_BIN) (10 to 25 minutes on 2 cores)"; \
 		tmp=$$(mktemp -d "$(TESTBED_BIN)/.build-realistic-XXXXXX"); \
 		trap 'rm -rf "$$tmp"' EXIT; \
 		mkdir -p "$$tmp/real"; \
@@ -84,10 +89,29 @@ testbed-keeper: testbed-realistic
 	@if [ "$$(cat '$(TESTBED_BIN)/.stamp-keeper' 2>/dev/null)" != "$(KEEPER_STAMP)" ]; then \
 		tmp=$$(mktemp -d "$(TESTBED_BIN)/.build-keeper-XXXXXX"); trap 'rm -rf "$$tmp"' EXIT; \
 		$(GO) build -trimpath -o "$$tmp/keeper" ./fixtures/testbed/pdeathsig; \
-		for b in kube-apiserver etcd kubectl kube-controller-manager kube-scheduler kwok; do \
+		for b in kube-apiserver etcd kubectl kube-controller-manager kube-scheduler kwok weed; do \
+			[ "$$b" != weed ] || [ -e "$(TESTBED_BIN)/real/weed" ] || continue; \
 			cp "$$tmp/keeper" "$$tmp/$$b.new" && mv "$$tmp/$$b.new" "$(TESTBED_BIN)/$$b"; done; \
 		echo "$(KEEPER_STAMP)" > "$(TESTBED_BIN)/.stamp-keeper"; \
 		echo "test bed: keeper $(KEEPER_STAMP) installed in $(TESTBED_BIN)"; \
+	fi
+
+## testbed-s3: add SeaweedFS's weed, the S3-compatible server of the object-storage tests (fixtures/s3bed), to the test bed (10 to 25 minutes on 2 cores the first time; skipped when present)
+# Built like the bed's other binaries: real/weed run by the keeper installed
+# as weed, so that a server a test started dies with the test binary.
+testbed-s3: testbed
+	@if [ "$$(cat '$(TESTBED_BIN)/.stamp-s3' 2>/dev/null)" = "$(TESTBED_S3_STAMP)" ]; then \
+		echo "test bed: $(TESTBED_BIN) has SeaweedFS $(SEAWEEDFS_VERSION)"; \
+	else \
+		echo "test bed: building SeaweedFS $(SEAWEEDFS_VERSION) into $(TESTBED_BIN) (10 to 25 minutes on 2 cores)"; \
+		tmp=$$(mktemp -d "$(TESTBED_BIN)/.build-s3-XXXXXX"); \
+		trap 'rm -rf "$$tmp"' EXIT; \
+		(cd fixtures/testbed/seaweedfs && $(GO) build -trimpath -o "$$tmp/weed" github.com/seaweedfs/seaweedfs/weed); \
+		$(GO) build -trimpath -o "$$tmp/keeper" ./fixtures/testbed/pdeathsig; \
+		mkdir -p "$(TESTBED_BIN)/real"; \
+		mv "$$tmp/weed" "$(TESTBED_BIN)/real/weed"; mv "$$tmp/keeper" "$(TESTBED_BIN)/weed"; \
+		echo "$(TESTBED_S3_STAMP)" > "$(TESTBED_BIN)/.stamp-s3"; \
+		echo "test bed: SeaweedFS ready in $(TESTBED_BIN)"; \
 	fi
 
 ## chromium: Debian's headless browser, for the report's rendering test
@@ -102,8 +126,9 @@ chromium:
 # The run gets a TMPDIR of its own, where envtest puts each control plane's
 # files, so the check afterwards finds processes of this run only (a demo or
 # benchmark running beside it is not a leak). A realistic bed's controller
-# manager, scheduler and kwok name files under $tmp/driftgate-testbed-*.
-test: testbed-keeper chromium
+# manager, scheduler and kwok, and the S3 bed's weed, name files under
+# $tmp/driftgate-testbed-*.
+test: testbed-keeper testbed-s3 chromium
 	@tmp=$$(mktemp -d -t driftgate-test-XXXXXX); \
 	rc=0; TMPDIR=$$tmp $(GO) test -count=1 -timeout 40m ./... || rc=$$?; \
 	(cd fixtures/realism && TMPDIR=$$tmp $(GO) test -count=1 -timeout 20m ./...) || rc=$$?; \

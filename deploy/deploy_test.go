@@ -115,8 +115,10 @@ func TestManifestsApplyAndConfigLoads(t *testing.T) {
 	if len(c.Report.Pairs) != 1 || c.Environments["dev"].Kubeconfig != "/etc/driftgate/in-cluster.kubeconfig" {
 		t.Errorf("config: %+v", c)
 	}
-	if _, err := bed.Prod.Clientset.BatchV1().CronJobs("driftgate").Get(context.Background(), "driftgate-report", metav1.GetOptions{}); err != nil {
-		t.Errorf("the CronJob was not created: %v", err)
+	for _, name := range []string{"driftgate-report", "driftgate-publish"} {
+		if _, err := bed.Prod.Clientset.BatchV1().CronJobs("driftgate").Get(context.Background(), name, metav1.GetOptions{}); err != nil {
+			t.Errorf("the CronJob %s was not created: %v", name, err)
+		}
 	}
 }
 
@@ -125,7 +127,7 @@ var applyOnce sync.Once
 func applyDeploy(t *testing.T, bed *testbed.Bed) {
 	t.Helper()
 	applyOnce.Do(func() {
-		for _, f := range []string{"namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "configmap.yaml", "cronjob.yaml"} {
+		for _, f := range []string{"namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "configmap.yaml", "cronjob.yaml", "publish-cronjob.yaml"} {
 			if err := bed.Prod.ApplyFile(context.Background(), f, "", "driftgate-deploy", testbed.ServerSideApply); err != nil {
 				t.Fatalf("applying deploy/%s: %v", f, err)
 			}

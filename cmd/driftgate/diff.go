@@ -26,13 +26,16 @@ func newDiffCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Com
 		Long: `Compare two environments against the rule set and report where dev does not
 faithfully reproduce prod. DEV and PROD are each a snapshot file (.json,
 .json.gz), a manifest file or folder (multi-document YAML and List kinds, such
-as kubectl get -o yaml output), or context:NAME for a live cluster.
+as kubectl get -o yaml output), context:NAME for a live cluster, or a snapshot
+in object storage: s3://BUCKET/PREFIX (gs://, azblob://, file:///PATH) reads
+the snapshot PREFIX/latest names, checked against the digest latest holds.
 
 Exit codes: 0 pass, 1 a blocking finding, 2 could not check (bad input, an
 unreachable cluster, a resource type in scope that could not be listed).`,
 		Example: `  driftgate diff dev.json.gz prod.json.gz
   driftgate diff context:dev context:prod -n payments -o markdown
-  driftgate diff ./rendered/dev ./rendered/prod --rules builtin --rules team.yaml`,
+  driftgate diff ./rendered/dev ./rendered/prod --rules builtin --rules team.yaml
+  driftgate diff context:dev s3://acme-driftgate/snapshots/prod`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.devArg, o.prodArg = args[0], args[1]

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/blobstore"
 	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/internal/textsafe"
 )
@@ -32,6 +34,8 @@ type snapshotOptions struct {
 	fromManifests     []string
 	signKey           string
 	environment       string
+	// keep is --keep: the snapshots to keep under a URL's prefix.
+	keep int
 
 	// Set by Complete.
 	scope  drift.Scope
@@ -41,18 +45,27 @@ type snapshotOptions struct {
 func newSnapshotCmd(streams genericiooptions.IOStreams, g *globalOptions) *cobra.Command {
 	o := &snapshotOptions{streams: streams, global: g, kube: newKubeOptions(), chunkSize: 500, concurrency: 8}
 	cmd := &cobra.Command{
-		Use:   "snapshot -o FILE",
-		Short: "Capture a cluster, or a folder of manifests, into a snapshot file",
+		Use:   "snapshot -o FILE|URL",
+		Short: "Capture a cluster, or a folder of manifests, into a snapshot file or object storage",
 		Long: `Capture every listable resource of a cluster (built-in and custom) into a
 normalized snapshot file: volatile fields removed, provenance kept, Secret
 values reduced to key names (and keyed digests when DRIFTGATE_DIGEST_KEY is set).
 
 Types that cannot be listed (RBAC, an API that is down, a timeout) are recorded
-as unobserved; the file is still written and the command exits 2.`,
+as unobserved; the file is still written and the command exits 2.
+
+With -o s3://BUCKET/PREFIX (or gs://, azblob://, file:///PATH) the snapshot is
+published to object storage: written whole to PREFIX/<capture time>.json.gz,
+read back and checked, and only then named by PREFIX/latest, which diff, gate
+and report read when given the prefix. Credentials come from the cloud's
+standard chain (environment, shared config, workload identity), never from
+the URL. --keep N then deletes all but the N newest snapshots under PREFIX,
+never the one latest names.`,
 		Example: `  driftgate snapshot --context prod -o prod.json.gz
   driftgate snapshot --context dev -n payments -n kube-system -o dev.json
   driftgate snapshot --from-manifests ./rendered/ -o desired.json
-  driftgate snapshot --context prod --environment prod --sign-key env:PROD_SIGNING_KEY -o prod.json.gz`,
+  driftgate snapshot --context prod --environment prod --sign-key env:PROD_SIGNING_KEY -o prod.json.gz
+  driftgate snapshot --context prod -o s3://acme-driftgate/snapshots/prod --keep 48`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(); err != nil {
@@ -70,7 +83,8 @@ as unobserved; the file is still written and the command exits 2.`,
 
 func (o *snapshotOptions) AddFlags(fs *pflag.FlagSet) {
 	o.kube.AddFlags(fs)
-	fs.StringVarP(&o.output, "output", "o", "", "snapshot file to write (.json, or .json.gz for gzip); - for stdout")
+	fs.StringVarP(&o.output, "output", "o", "", "snapshot file to write (.json, or .json.gz for gzip), - for stdout, or an s3://, gs://, azblob:// or file:// prefix to publish under")
+	fs.IntVar(&o.keep, "keep", 0, "with -o URL, keep only the N newest snapshots under the prefix (0: keep all)")
 	fs.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "namespace to capture (repeatable; default all); cluster-scoped types are always captured")
 	fs.StringSliceVar(&o.exclude, "exclude", nil, "kind to leave out, as Kind or Kind.group (repeatable)")
 	fs.BoolVar(&o.noDefaultExcludes, "no-default-excludes", false, "also capture Events, Leases, Endpoints, EndpointSlices and ComponentStatuses")
@@ -98,7 +112,18 @@ func (o *snapshotOptions) Complete() error {
 // Validate checks flag combinations.
 func (o *snapshotOptions) Validate() error {
 	if o.output == "" {
-		return fmt.Errorf("-o FILE is required")
+		return fmt.Errorf("-o FILE is required (or -o URL to publish to object storage)")
+	}
+	if o.keep < 0 {
+		return fmt.Errorf("--keep %d: want 0 (keep all) or more", o.keep)
+	}
+	if o.keep > 0 && !blobstore.IsURL(o.output) {
+		return fmt.Errorf("--keep prunes snapshots published under a URL prefix; -o %s is a file", o.output)
+	}
+	if blobstore.IsURL(o.output) {
+		if err := blobstore.Validate(o.output); err != nil {
+			return err
+		}
 	}
 	if o.chunkSize <= 0 || o.concurrency <= 0 {
 		return fmt.Errorf("--chunk-size and --concurrency must be positive")
@@ -143,14 +168,21 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 	for _, n := range snap.Notes {
 		fmt.Fprintf(o.streams.ErrOut, "driftgate: note: %s\n", textsafe.Line(n)) // notes name files of the folder, whatever they are called
 	}
-	if o.output == "-" {
+	switch {
+	case o.output == "-":
 		if err := snap.Encode(o.streams.Out); err != nil {
 			return err
 		}
-	} else if err := snap.Save(o.output); err != nil {
-		return err
+	case blobstore.IsURL(o.output):
+		if err := o.publish(ctx, snap); err != nil {
+			return err
+		}
+	default:
+		if err := snap.Save(o.output); err != nil {
+			return err
+		}
 	}
-	o.global.log.Info("snapshot written", "file", o.output, "objects", len(snap.Objects), "digest", snap.Digest)
+	o.global.log.Info("snapshot written", "file", blobstore.Redact(o.output), "objects", len(snap.Objects), "digest", snap.Digest)
 	if o.signer != nil {
 		fmt.Fprintf(o.streams.ErrOut, "driftgate: snapshot signed for environment %s, cluster %s, with key %s\n",
 			textsafe.Line(o.environment), textsafe.Line(snap.Metadata.Cluster.String()), o.signer.KeyID())
@@ -167,6 +199,20 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 		return silentExit(exitCouldNoCheck, fmt.Errorf("unobserved resource types"))
 	}
 	return nil
+}
+
+// publish writes snap under the -o URL's prefix and moves its latest
+// pointer, then says where on ErrOut, without the URL's query.
+func (o *snapshotOptions) publish(ctx context.Context, snap *drift.Snapshot) error {
+	var buf bytes.Buffer
+	if err := snap.Encode(&buf); err != nil {
+		return err
+	}
+	obj, err := blobstore.Publish(ctx, o.output, snap.Metadata.CapturedAt, buf.Bytes(), o.keep)
+	if obj != "" {
+		fmt.Fprintf(o.streams.ErrOut, "driftgate: published %s; latest names it\n", textsafe.Line(blobstore.Redact(obj)))
+	}
+	return err
 }
 
 // scopeFromFlags builds a scope from -n and --exclude, adding the default excludes.

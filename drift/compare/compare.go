@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/blobstore"
 	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/rules"
 )
@@ -22,7 +23,8 @@ type Environment struct {
 	// environment in driftgate.yaml); errors about the side start with it.
 	Name string
 	// Source is a DEV/PROD argument: a snapshot file, a manifest file or
-	// folder, or context:NAME (see drift.ParseSource).
+	// folder, context:NAME (see drift.ParseSource), or the URL of a
+	// snapshot in object storage (see drift/blobstore).
 	Source string
 	// Kubeconfig, when set, is the kubeconfig file of a context: source.
 	Kubeconfig string
@@ -132,6 +134,9 @@ func Load(ctx context.Context, env Environment, opts Options) (*drift.Snapshot, 
 // load is Load, with the server defaults of a manifests side taken as
 // defaults says, and notes on how they were (or why not) appended to notes.
 func load(ctx context.Context, env Environment, opts Options, defaults *defaultsPlan, notes *[]string) (*drift.Snapshot, string, error) {
+	if blobstore.IsURL(env.Source) {
+		return loadURL(ctx, env, opts, notes)
+	}
 	src, err := drift.ParseSource(env.Source)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", env.Name, err)
@@ -204,6 +209,28 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 		return nil, "", fmt.Errorf("%s (context %s): %w: the cluster is %s, %s expects %s", env.Name, name, drift.ErrOtherCluster, s.Metadata.Cluster, env.Name, env.Cluster)
 	}
 	return s, "context:" + name, s.Seal()
+}
+
+// loadURL reads the snapshot a URL names from object storage (resolving
+// its latest pointer) and verifies it as a snapshot file is verified. The
+// location it returns is the object's URL without the query.
+func loadURL(ctx context.Context, env Environment, opts Options, notes *[]string) (*drift.Snapshot, string, error) {
+	data, resolved, err := blobstore.Read(ctx, env.Source, opts.MaxSnapshotSize)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", env.Name, err)
+	}
+	loc := blobstore.Redact(resolved)
+	s, err := drift.DecodeSnapshotBytes(data, opts.MaxSnapshotSize)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: snapshot %s: %w", env.Name, loc, err)
+	}
+	if err := checkTrust(env, loc, s); err != nil {
+		return nil, "", err
+	}
+	if n := drift.NewNormalizer(opts.DigestKey).RedactSnapshot(s); n > 0 && notes != nil {
+		*notes = append(*notes, fmt.Sprintf("%s: %d objects of %s held secret values this version keeps only as digests; they were redacted on reading (take the snapshot again)", env.Name, n, loc))
+	}
+	return s, loc, checkAge(env.Name, loc, s, env.Trust != nil, opts)
 }
 
 // clockSkew is how far in the future a snapshot's capture time may be:

@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/blobstore"
 	"github.com/driftgate/driftgate/drift/defaults"
 )
 
@@ -35,6 +36,9 @@ type defaultsPlan struct {
 // with other: nil when side is not manifests, or both sides are and no
 // server is named (both are then compared as written, alike).
 func defaultsFor(side, other Environment, opts Options) *defaultsPlan {
+	if blobstore.IsURL(side.Source) {
+		return nil
+	}
 	src, err := drift.ParseSource(side.Source)
 	if err != nil || src.Kind != drift.SourceKindManifests {
 		return nil
@@ -44,6 +48,9 @@ func defaultsFor(side, other Environment, opts Options) *defaultsPlan {
 	}
 	if name, ok := strings.CutPrefix(opts.DefaultsFrom, "context:"); ok {
 		return &defaultsPlan{context: name}
+	}
+	if blobstore.IsURL(other.Source) {
+		return &defaultsPlan{why: other.Name + " is a snapshot in object storage and no cluster was named to take them from (--defaults-from context:NAME)"}
 	}
 	o, err := drift.ParseSource(other.Source)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/blobstore"
 	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/internal/regularfile"
 	"github.com/driftgate/driftgate/internal/yamlx"
@@ -65,8 +66,10 @@ func (c *Config) Where() string {
 type Environment struct {
 	Context    string `yaml:"context"`
 	Kubeconfig string `yaml:"kubeconfig"`
-	Snapshot   string `yaml:"snapshot"`
-	Manifests  string `yaml:"manifests"`
+	// Snapshot is a snapshot file, or the URL of one in object storage
+	// (s3://, gs://, azblob://, file://; see drift/blobstore).
+	Snapshot  string `yaml:"snapshot"`
+	Manifests string `yaml:"manifests"`
 	// Trust is the public key (PEM file) this environment's snapshot must
 	// be signed with, for this environment's name. It applies to the side
 	// of that name whatever source a flag gives it, so a command line
@@ -223,6 +226,12 @@ func Parse(path string, data []byte) (*Config, error) {
 			return nil, yamlx.Errorf(path, lookup(root, "environments", name), "give exactly one of context, snapshot, manifests",
 				"environment %q has %d sources", name, n)
 		}
+		if blobstore.IsURL(e.Snapshot) {
+			if err := blobstore.Validate(e.Snapshot); err != nil {
+				return nil, yamlx.Errorf(path, lookup(root, "environments", name, "snapshot"), "a snapshot file, or s3://BUCKET/PREFIX, gs://, azblob:// or file:///PATH",
+					"environment %q: %v", name, err)
+			}
+		}
 	}
 	for name, e := range c.Environments {
 		switch {
@@ -272,6 +281,9 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	base := filepath.Dir(path)
 	resolve := func(p *string) {
+		if blobstore.IsURL(*p) {
+			return // a snapshot in object storage, not a path
+		}
 		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "~") {
 			*p = filepath.Join(base, *p)
 		}

@@ -101,6 +101,9 @@ func TestLoadErrors(t *testing.T) {
 		{"trust on a live environment", head + "environments:\n  prod:\n    context: prod\n    trust: prod.pub\n", 6, 12, `environment "prod" has a trusted key, but only a snapshot is signed`},
 		{"cluster without uid", head + "environments:\n  prod:\n    snapshot: p.json\n    cluster: {server: https://x}\n", 6, 14, `environment "prod" names a cluster without its uid`},
 		{"unknown cluster key", head + "environments:\n  prod:\n    snapshot: p.json\n    cluster: {uid: u, name: x}\n", 6, 23, `unknown key "name"`},
+		{"snapshot URL with credentials", head + "environments:\n  prod:\n    snapshot: s3://AKIA:pw@bucket/prod\n", 5, 15, "the URL holds credentials"},
+		{"snapshot URL of an unsupported scheme", head + "environments:\n  prod:\n    snapshot: mem://bucket/prod\n", 5, 15, `scheme "mem" is not supported`},
+		{"snapshot URL with an unknown parameter", head + "environments:\n  prod:\n    snapshot: s3://bucket/prod?token=x\n", 5, 15, `query parameter "token" is not accepted`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +117,23 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("got %v (at %d:%d), want %s:%d:%d %q", err, ie.Line, ie.Column, p, tt.line, tt.col, tt.msg)
 			}
 		})
+	}
+}
+
+// TestSnapshotURLNotResolved: a snapshot URL is kept as written, where a
+// relative snapshot path is taken from the config file's folder.
+func TestSnapshotURLNotResolved(t *testing.T) {
+	const u = "s3://bucket/team/prod?region=eu-west-1&endpoint=http://127.0.0.1:8333"
+	p := write(t, "apiVersion: driftgate.dev/v1alpha1\nkind: Config\nenvironments:\n  prod: {snapshot: '"+u+"'}\n  dev: {snapshot: dev.json.gz}\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Environments["prod"].Source(); got != u {
+		t.Errorf("prod source = %q, want %q", got, u)
+	}
+	if got, want := c.Environments["dev"].Source(), filepath.Join(filepath.Dir(p), "dev.json.gz"); got != want {
+		t.Errorf("dev source = %q, want %q", got, want)
 	}
 }
 
