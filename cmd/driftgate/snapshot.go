@@ -121,7 +121,7 @@ func (o *snapshotOptions) Validate() error {
 		return fmt.Errorf("--keep prunes snapshots published under a URL prefix; -o %s is a file", o.output)
 	}
 	if blobstore.IsURL(o.output) {
-		if err := blobstore.Validate(o.output); err != nil {
+		if err := blobstore.ValidateDestination(o.output); err != nil {
 			return err
 		}
 	}

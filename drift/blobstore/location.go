@@ -235,3 +235,22 @@ func Validate(raw string) error {
 	_, err := parse(raw)
 	return err
 }
+
+// ValidateDestination is Validate for a URL to publish to: it must name a
+// prefix, not an object.
+func ValidateDestination(raw string) error {
+	l, err := parse(raw)
+	if err != nil {
+		return err
+	}
+	return l.checkPrefix()
+}
+
+// checkPrefix refuses a location naming an object, where a prefix is wanted.
+func (l location) checkPrefix() error {
+	if !l.object {
+		return nil
+	}
+	return fmt.Errorf("%s names an object: publish to a prefix, such as %s, under which driftgate writes <capture time>.json.gz and latest",
+		l.display(l.key), l.display(trimObject(l.key)))
+}

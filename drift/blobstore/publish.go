@@ -39,9 +39,8 @@ func Publish(ctx context.Context, url string, capturedAt time.Time, snapshotJSON
 	if err != nil {
 		return "", err
 	}
-	if l.object {
-		return "", fmt.Errorf("%s names an object: publish to a prefix, such as %s, under which driftgate writes <capture time>.json.gz and latest",
-			l.display(l.key), l.display(trimObject(l.key)))
+	if err := l.checkPrefix(); err != nil {
+		return "", err
 	}
 	if capturedAt.IsZero() {
 		return "", errors.New("publishing a snapshot without a capture time")
