@@ -212,7 +212,9 @@ func TestNoSecretValueLeavesTheCluster(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for _, c := range bed.Clusters() {
-			_ = c.Delete(context.Background(), []byte(secretCRDs), "")
+			if err := c.DeleteAndWait(context.Background(), []byte(secretCRDs), ""); err != nil {
+				t.Errorf("removing the secret CRDs: %v", err)
+			}
 		}
 	})
 	if err := bed.Dev.Apply(ctx, []byte(canaryManifest(t, leakCanaries["dev"], true, false)), ns, testbed.ManagerKubectlCreate, testbed.Create); err != nil {
