@@ -2,10 +2,6 @@ package compare
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -14,24 +10,8 @@ import (
 
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/sign"
+	"github.com/driftgate/driftgate/drift/sign/signtest"
 )
-
-func newSigner(t *testing.T) *sign.Signer {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sign.ParseSigner(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // errAny, as a test's wanted error, is any error.
 var errAny = errors.New("any error")
@@ -66,7 +46,7 @@ func save(t *testing.T, s *drift.Snapshot, name string) string {
 func TestLoadTampering(t *testing.T) {
 	t.Parallel()
 	dir := manifestDir(t, "1")
-	key, otherKey := newSigner(t), newSigner(t)
+	key, otherKey := signtest.NewSigner(t), signtest.NewSigner(t)
 	now := time.Now()
 	signed := func(s *drift.Snapshot, k *sign.Signer, env string) *drift.Snapshot {
 		s.SignWith = &drift.SnapshotSigning{Signer: k, Environment: env}
@@ -144,7 +124,7 @@ func TestLoadTampering(t *testing.T) {
 // signed capture time: an old one is refused as old.
 func TestLoadSignedMaxAge(t *testing.T) {
 	t.Parallel()
-	key := newSigner(t)
+	key := signtest.NewSigner(t)
 	s := clusterSnapshot(t, manifestDir(t, "1"), prodCluster, time.Now().Add(-48*time.Hour))
 	s.SignWith = &drift.SnapshotSigning{Signer: key, Environment: "prod"}
 	path := save(t, s, "old.json")
@@ -162,7 +142,7 @@ func TestLoadSignedMaxAge(t *testing.T) {
 // signed side, so records and reports of it say so too.
 func TestRunRecordsTheVerifyingKey(t *testing.T) {
 	t.Parallel()
-	key := newSigner(t)
+	key := signtest.NewSigner(t)
 	dir := manifestDir(t, "1")
 	s := clusterSnapshot(t, dir, prodCluster, time.Now())
 	s.SignWith = &drift.SnapshotSigning{Signer: key, Environment: "prod"}

@@ -1,35 +1,15 @@
 package incident
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/driftgate/driftgate/drift/sign"
+	"github.com/driftgate/driftgate/drift/sign/signtest"
 )
-
-func newTestSigner(t *testing.T) *sign.Signer {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sign.ParseSigner(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 const hmacKey = "digest-key"
 
@@ -80,7 +60,7 @@ func fatals(ps []Problem) []string {
 // rotated key when both keys are given.
 func TestVerifyTrust(t *testing.T) {
 	t.Parallel()
-	key, other := newTestSigner(t), newTestSigner(t)
+	key, other := signtest.NewSigner(t), signtest.NewSigner(t)
 	tests := []struct {
 		name  string
 		build func(t *testing.T, dir string)
@@ -174,7 +154,7 @@ func emptyDir(t *testing.T, dir string) {
 // tampered with, which would vouch for the tampering.
 func TestCommitRefusesToSignOverUnsignedEntries(t *testing.T) {
 	t.Parallel()
-	key := newTestSigner(t)
+	key := signtest.NewSigner(t)
 	dir := t.TempDir()
 	gate := &Store{Dir: dir, Key: []byte(hmacKey), Signer: key}
 	commitN(t, gate, 2)
