@@ -203,3 +203,30 @@ func TestDiffHostileFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesCommandsEscapeRuleFiles: a rule file is text someone else wrote;
+// `rules list` and `rules explain` print its escape sequences, bidi
+// overrides and line breaks as escapes, never as they are.
+func TestRulesCommandsEscapeRuleFiles(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(t.TempDir(), "hostile.yaml")
+	writeTestFile(t, f, "apiVersion: driftgate.dev/v1alpha1\nkind: RuleSet\nrules:\n"+
+		`- {id: a, description: "clear\u001b[2Jscreen \u202eevil\nFAKE ROW", check: presence, severity: warn, explain: "line\u001b]0;title\u0007"}`+"\n")
+	for _, args := range [][]string{{"rules", "list", "--rules", f}, {"rules", "explain", "a", "--rules", f}} {
+		r := runCLI(t, args...)
+		if r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
+		for _, raw := range []string{"\x1b", "\u202e", "\a"} {
+			if strings.Contains(r.stdout, raw) {
+				t.Errorf("%v printed %q as it is:\n%s", args, raw, r.stdout)
+			}
+		}
+		if !strings.Contains(r.stdout, `\x1b[2J`) {
+			t.Errorf("%v: the escape is not shown escaped:\n%s", args, r.stdout)
+		}
+	}
+	if r := runCLI(t, "rules", "list", "--rules", f); strings.Contains(r.stdout, "\nFAKE ROW") {
+		t.Errorf("a description's line break made a row of its own:\n%s", r.stdout)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/driftgate/driftgate/drift/config"
+	"github.com/driftgate/driftgate/internal/textsafe"
 	"github.com/driftgate/driftgate/rules"
 )
 
@@ -46,7 +47,10 @@ func newRulesCmd(streams genericiooptions.IOStreams) *cobra.Command {
 			fmt.Fprintln(tw, "ID\tSEVERITY\tCHECK\tSOURCE\tDESCRIPTION")
 			for _, s := range sets {
 				for _, r := range s.Rules {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Check, s.File, r.Description)
+					// A rule file is text someone else wrote: one cell, one
+					// line, no escape sequence reaches the terminal.
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", textsafe.Line(r.ID), r.Severity, r.Check,
+						textsafe.Line(s.File), textsafe.Line(r.Description))
 				}
 			}
 			return tw.Flush()
@@ -118,7 +122,7 @@ func newRulesCmd(streams genericiooptions.IOStreams) *cobra.Command {
 			}
 			fmt.Fprintf(&b, "\nTo accept a known difference, add a waiver to the file named by waivers: in driftgate.yaml:\n\n"+
 				"  waivers:\n  - rule: %s\n    object: \"NAMESPACE/Kind.group/NAME\"   # a glob\n    reason: why this difference is acceptable\n    owner: who answers for it\n    expires: YYYY-MM-DD\n", r.ID)
-			_, err = fmt.Fprint(streams.Out, b.String())
+			_, err = fmt.Fprint(streams.Out, textsafe.Lines(b.String()))
 			return err
 		},
 	})
