@@ -361,8 +361,11 @@ func TestPolicy(t *testing.T) {
 
 func TestPostmortem(t *testing.T) {
 	t.Parallel()
-	md := Postmortem(newRecord(t))
+	r := newRecord(t)
+	r.Prod.SignedBy = "SHA256:prodkey"
+	md := Postmortem(r)
 	for _, want := range []string{
+		"signature verified with key `SHA256:prodkey`",
 		"# Postmortem: deploy gate overridden", "Blameless", "## Timeline (UTC)", "2026-11-22 05:00:00", "INC-42",
 		"## What was overridden, and why", "> the cache change ships to dev tomorrow",
 		"## Impact to watch for after the deploy", "Connections that worked on dev may be refused in prod",

@@ -41,7 +41,7 @@ func Postmortem(r *Record) string {
 	if r.Who.PipelineURL != "" {
 		fmt.Fprintf(&b, "| Pipeline | %s |\n", mdURL(r.Who.PipelineURL))
 	}
-	fmt.Fprintf(&b, "| Dev | %s, snapshot %s |\n| Prod | %s, snapshot %s |\n\n", md(sideName(r.Dev)), codeCell(r.Dev.Digest), md(sideName(r.Prod)), codeCell(r.Prod.Digest))
+	fmt.Fprintf(&b, "| Dev | %s |\n| Prod | %s |\n\n", sideCell(r.Dev), sideCell(r.Prod))
 
 	b.WriteString("## Timeline (UTC)\n\n")
 	fmt.Fprintf(&b, "- %s: the gate blocked the deploy with %d blocking finding(s).\n", r.Time.Format("2006-01-02 15:04:05"), len(r.Findings))
@@ -122,6 +122,17 @@ func sideName(s drift.Side) string {
 		return s.Location + " (context " + s.Context + ")"
 	}
 	return s.Location
+}
+
+// sideCell is a side's table cell: where it came from, its snapshot, and
+// the key its signature was verified with, so a reader of the postmortem
+// knows which prod state the override was judged against.
+func sideCell(s drift.Side) string {
+	cell := md(sideName(s)) + ", snapshot " + codeCell(s.Digest)
+	if s.SignedBy != "" {
+		cell += ", signature verified with key " + codeCell(s.SignedBy)
+	}
+	return cell
 }
 
 // md writes untrusted text as Markdown prose, safe in a table cell too.
