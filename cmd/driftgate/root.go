@@ -87,6 +87,7 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 		newReportCmd(streams, g),
 		newRBACCmd(streams, g),
 	)
+	registerCompletions(cmd)
 	return cmd
 }
 
