@@ -37,6 +37,12 @@ unreachable cluster, a resource type in scope that could not be listed).`,
   driftgate diff ./rendered/dev ./rendered/prod --rules builtin --rules team.yaml
   driftgate diff context:dev s3://acme-driftgate/snapshots/prod`,
 		Args: cobra.ExactArgs(2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) >= 2 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeSide(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.devArg, o.prodArg = args[0], args[1]
 			return runOptions(o)(cmd, args)

@@ -86,7 +86,9 @@ Exit codes: 0 pass, 1 blocked, 2 could not check.`,
 		newIncidentsCmd(streams, g),
 		newReportCmd(streams, g),
 		newRBACCmd(streams, g),
+		newInitCmd(streams),
 	)
+	registerCompletions(cmd)
 	return cmd
 }
 

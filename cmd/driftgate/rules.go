@@ -74,9 +74,10 @@ func newRulesCmd(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
-		Use:   "explain RULE_ID",
-		Short: "Explain what a rule checks and how to waive it",
-		Args:  cobra.ExactArgs(1),
+		Use:               "explain RULE_ID",
+		Short:             "Explain what a rule checks and how to waive it",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRuleIDs(load),
 		RunE: func(_ *cobra.Command, args []string) error {
 			sets, err := load()
 			if err != nil {

@@ -2,7 +2,8 @@
 // pairs: each pair's result, what is new and what was resolved since the
 // last run, blocking and warning trends over the last runs, waivers and
 // those about to expire, and the incidents recorded since the last report.
-// It renders the report as self-contained HTML, short Markdown and JSON;
+// It renders the report as self-contained HTML, short Markdown and JSON,
+// and the run as OpenMetrics text (report.prom) a Pushgateway can take too;
 // Run does a whole nightly run, from comparing the pairs to delivering the
 // Markdown.
 package report

@@ -30,12 +30,21 @@ type RunConfig struct {
 	Incidents *incident.Store
 	// History holds the earlier runs; this run is added to it.
 	History History
-	// Out is the directory report.html, report.md and report.json are written into.
+	// Out is the directory report.html, report.md, report.json and
+	// report.prom are written into.
 	Out string
 	// Hooks receive the Markdown report; nil for none.
 	Hooks *incident.Deliverer
 	// Now is when the run happens; default time.Now().
 	Now time.Time
+	// Clock reads the time the run's duration is measured with; default
+	// time.Now. Tests fix it, so that report.prom is the same every run.
+	Clock func() time.Time
+	// Version is driftgate's version, for the metrics' driftgate_build_info.
+	Version string
+	// Push, when set, is the Pushgateway the run's metrics are pushed to
+	// once the files are written.
+	Push *Pushgateway
 	// Notes receives a line per pair that could not be compared and per
 	// hook that could not deliver (stderr); nil discards them.
 	Notes io.Writer
@@ -47,20 +56,31 @@ type Outcome struct {
 	// Undelivered is the failure of the first required hook that could not
 	// deliver the Markdown report; the files are written regardless.
 	Undelivered error
+	// Unpushed is why the metrics could not be pushed to the Pushgateway;
+	// the files are written regardless.
+	Unpushed error
 }
 
 // Run compares every pair, builds the report against the history, writes
-// its three files into Out, records the run in the history and delivers the Markdown to
-// the hooks. A pair that cannot be compared is reported as such, not an
+// its three files into Out, records the run in the history, writes the
+// run's metrics (report.prom) and pushes them when asked, and delivers the
+// Markdown to the hooks. report.prom is written last, once the run is
+// recorded, so that a run that fails keeps the previous file and its
+// last-success time. A pair that cannot be compared is reported as such, not an
 // error; an error means the report could not be built or written.
 func Run(ctx context.Context, cfg RunConfig) (Outcome, error) {
 	notes := cfg.Notes
 	if notes == nil {
 		notes = io.Discard
 	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	start := clock()
 	in := Input{Now: cfg.Now}
 	if in.Now.IsZero() {
-		in.Now = time.Now()
+		in.Now = start
 	}
 	for _, pc := range cfg.Pairs {
 		p := Pair{Name: pc.Name}
@@ -95,7 +115,20 @@ func Run(ctx context.Context, cfg RunConfig) (Outcome, error) {
 	if err := cfg.History.Save(rep); err != nil {
 		return Outcome{}, err
 	}
+	reg, err := rep.MetricsRegistry(RunStats{Duration: clock().Sub(start), Version: cfg.Version})
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := writeMetrics(filepath.Join(cfg.Out, MetricsFile), reg); err != nil {
+		return Outcome{}, err
+	}
 	out := Outcome{Report: rep}
+	if cfg.Push != nil {
+		if err := Push(ctx, *cfg.Push, reg); err != nil {
+			fmt.Fprintf(notes, "driftgate: %v\n", err)
+			out.Unpushed = err
+		}
+	}
 	if cfg.Hooks == nil {
 		return out, nil
 	}
