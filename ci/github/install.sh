@@ -18,8 +18,9 @@ if [[ ! $version =~ ^[A-Za-z0-9._/+-]+$ ]]; then
   version=action
 fi
 
+# -trimpath as `make build` does, so a warm build cache serves both.
 cd "$src"
-CGO_ENABLED=0 go build -trimpath \
+go build -trimpath \
   -ldflags "-X github.com/driftgate/driftgate/internal/version.Version=$version" \
   -o "$out/driftgate" ./cmd/driftgate
 "$out/driftgate" version
