@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fatih/color"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -36,11 +37,16 @@ type compareOptions struct {
 	rules      []string
 	namespaces []string
 	output     string
+	// outputFileSpecs is --output-file, FORMAT=PATH, repeatable.
+	outputFileSpecs []string
 	// defaultsFrom is --defaults-from: context:NAME or none.
 	defaultsFrom string
 	// maxSnapshotSize is --max-snapshot-size, a quantity such as 2Gi.
 	maxSnapshotSize string
 	trust           trustOptions
+
+	// Set by Validate.
+	outputFiles []output.File
 
 	// Set by Complete.
 	cfg     *config.Config
@@ -64,6 +70,7 @@ func (o *compareOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.rules, "rules", nil, "rule set file, or builtin (repeatable; replaces the config's rules)")
 	fs.StringSliceVarP(&o.namespaces, "namespace", "n", nil, "compare only these (prod) namespaces (repeatable)")
 	fs.StringVarP(&o.output, "output", "o", o.output, fmt.Sprintf("output format: one of %v", output.Formats))
+	fs.StringArrayVar(&o.outputFileSpecs, "output-file", nil, "also write the result to a file, as FORMAT=PATH (repeatable; the same run, written atomically once the verdict is final)")
 	fs.StringVar(&o.defaultsFrom, "defaults-from", "", "cluster (context:NAME) whose API server fills in a manifests side's defaults by dry-run, or none (default: the other side when it is context:)")
 	o.AddLimitFlags(fs)
 }
@@ -125,9 +132,13 @@ func parseSize(flag, v string) (int64, error) {
 	return 0, fmt.Errorf("invalid %s %q: use a positive size such as 2Gi or 500Mi", flag, v)
 }
 
-// Validate checks the output format and --defaults-from.
+// Validate checks the output format, --output-file and --defaults-from.
 func (o *compareOptions) Validate() error {
 	if err := compare.ValidateDefaultsFrom(o.defaultsFrom); err != nil {
+		return err
+	}
+	var err error
+	if o.outputFiles, err = output.ParseFiles(o.outputFileSpecs); err != nil {
 		return err
 	}
 	return output.Validate(o.output)
@@ -148,9 +159,8 @@ func (o *compareOptions) environment(name string) (compare.Environment, bool) {
 	return compare.Environment{Name: name, Source: env.Source(), Kubeconfig: env.Kubeconfig}, ok
 }
 
-// compareAndRender compares dev with prod and renders the result in the
-// output format.
-func (o *compareOptions) compareAndRender(ctx context.Context, dev, prod compare.Environment) (*drift.Result, error) {
+// compareEnvironments compares dev with prod.
+func (o *compareOptions) compareEnvironments(ctx context.Context, dev, prod compare.Environment) (*drift.Result, error) {
 	type outcome struct {
 		res *drift.Result
 		err error
@@ -176,6 +186,14 @@ func (o *compareOptions) compareAndRender(ctx context.Context, dev, prod compare
 	if err := ctx.Err(); err != nil {
 		return nil, err // interrupted as the comparison ended: render nothing
 	}
+	return res, nil
+}
+
+// render writes the final result to Out in the output format, then to
+// every --output-file. A report that could not be written fails the run
+// (exit 2) whatever the verdict: a CI job reading a stale or missing
+// report must not pass for want of it.
+func (o *compareOptions) render(res *drift.Result) error {
 	opts := output.Options{ToolVersion: version.String()}
 	for _, s := range o.compare.RuleSets {
 		for _, r := range s.Rules {
@@ -183,9 +201,18 @@ func (o *compareOptions) compareAndRender(ctx context.Context, dev, prod compare
 		}
 	}
 	if err := output.Render(o.streams.Out, o.output, res, opts); err != nil {
-		return nil, err
+		return err
 	}
-	return res, nil
+	if len(o.outputFiles) == 0 {
+		return nil
+	}
+	// Files are read elsewhere, later, not on this terminal: no colour.
+	defer func(was bool) { color.NoColor = was }(color.NoColor)
+	color.NoColor = true
+	if err := output.WriteFiles(o.outputFiles, res, opts); err != nil {
+		return fmt.Errorf("%w\nthe verdict was %s, but not every --output-file was written, so this run could not be checked: fix the path and run again", err, res.Verdict)
+	}
+	return nil
 }
 
 // verdictError maps a verdict to the exit code, with nothing more to print.

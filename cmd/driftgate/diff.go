@@ -35,7 +35,8 @@ unreachable cluster, a resource type in scope that could not be listed).`,
 		Example: `  driftgate diff dev.json.gz prod.json.gz
   driftgate diff context:dev context:prod -n payments -o markdown
   driftgate diff ./rendered/dev ./rendered/prod --rules builtin --rules team.yaml
-  driftgate diff context:dev s3://acme-driftgate/snapshots/prod`,
+  driftgate diff context:dev s3://acme-driftgate/snapshots/prod
+  driftgate diff dev.json.gz prod.json.gz -o markdown --output-file sarif=driftgate.sarif --output-file junit=driftgate.xml`,
 		Args: cobra.ExactArgs(2),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			if len(args) >= 2 {
@@ -70,8 +71,11 @@ func (o *diffOptions) Complete() error {
 
 // Run compares DEV with PROD and renders the result.
 func (o *diffOptions) Run(ctx context.Context) error {
-	res, err := o.compareAndRender(ctx, o.dev, o.prod)
+	res, err := o.compareEnvironments(ctx, o.dev, o.prod)
 	if err != nil {
+		return err
+	}
+	if err := o.render(res); err != nil {
 		return err
 	}
 	return verdictError(res.Verdict)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/compare"
 	"github.com/driftgate/driftgate/drift/incident"
 	"github.com/driftgate/driftgate/drift/output"
@@ -131,27 +132,46 @@ func (o *gateOptions) side(name, flag string) (compare.Environment, error) {
 	return o.withTrust(env)
 }
 
-// Run compares, renders, and hands a blocked result with an override to
-// incident.Override.
+// Run compares, hands a blocked result with an override to
+// incident.Override, and renders the result once the override's outcome
+// is known, so standard output and every --output-file tell the verdict
+// the exit code gives.
 func (o *gateOptions) Run(ctx context.Context) error {
-	res, err := o.compareAndRender(ctx, o.dev, o.prod)
+	res, err := o.compareEnvironments(ctx, o.dev, o.prod)
 	if err != nil {
 		return err
 	}
-	if o.override == nil {
-		return verdictError(res.Verdict)
+	final := verdictError(res.Verdict)
+	if o.override != nil {
+		final = o.applyOverride(ctx, res)
 	}
+	if err := o.render(res); err != nil {
+		return err
+	}
+	return final
+}
+
+// applyOverride runs the override and returns the error that ends the
+// run. It adds the outcome to res's notes: a report read in CI (the step
+// summary, SARIF, JUnit) must say why a blocked result exited 0, or why
+// an override asked for did not apply.
+func (o *gateOptions) applyOverride(ctx context.Context, res *drift.Result) error {
 	req := *o.override
 	req.Result = res
 	out, err := incident.Override(ctx, req)
 	if err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("override failed, the deploy stays stopped: %v", err))
 		return err
 	}
 	switch out.Status {
 	case incident.OverrideNotApplied:
+		res.Notes = append(res.Notes, "override not applied: a check that could not run can never be overridden")
 		return verdictError(res.Verdict)
 	case incident.OverrideRefused:
+		res.Notes = append(res.Notes, fmt.Sprintf("override refused, the deploy stays blocked: %v", out.Refusal))
 		return silentExit(exitBlocked, out.Refusal)
+	case incident.OverrideAccepted:
+		res.Notes = append(res.Notes, fmt.Sprintf("override accepted: the deploy goes ahead despite %d blocking finding(s); incident %s (ticket %s) records it", res.Summary.Block, out.Record.ID, out.Record.Ticket))
 	}
 	return nil
 }

@@ -25,7 +25,10 @@ func TestEveryFormatSaysWhatWasCompared(t *testing.T) {
 		GitHub:   {"::error title=driftgate%3A could not check::" + why, counts},
 		JUnit:    {`type="unchecked"`, why, counts},
 		SARIF:    {`"level": "error"`, why, `"compared": {`, `"dev": 7`, `"rules": 23`},
-		JSON:     {`"unchecked": [`, why, `"compared": {`, `"dev": 7`, `"prod": 0`, `"rules": 23`},
+		// Code Quality lists issues only: a pass is an empty list, and a
+		// could-not-check issue carries the counts.
+		CodeClimate: {`"check_name": "driftgate/could-not-check"`, `"severity": "blocker"`, why + "; " + counts},
+		JSON:        {`"unchecked": [`, why, `"compared": {`, `"dev": 7`, `"prod": 0`, `"rules": 23`},
 	}
 	for _, format := range Formats {
 		t.Run(format, func(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package output renders a diff or gate result in every format driftgate
 // speaks: text for people, JSON for programs, Markdown for pull requests,
-// JUnit and SARIF for CI tabs, and GitHub workflow annotations.
+// JUnit and SARIF for CI tabs, GitHub workflow annotations, and GitLab's
+// Code Quality report.
 package output
 
 import (
@@ -21,10 +22,12 @@ const (
 	JUnit    = "junit"
 	SARIF    = "sarif"
 	GitHub   = "github"
+	// CodeClimate is GitLab's Code Quality report.
+	CodeClimate = "codeclimate"
 )
 
 // Formats lists every format, for flag help, completion and validation.
-var Formats = []string{Text, JSON, Markdown, JUnit, SARIF, GitHub}
+var Formats = []string{Text, JSON, Markdown, JUnit, SARIF, GitHub, CodeClimate}
 
 // Options carry what a renderer needs besides the result.
 type Options struct {
@@ -65,6 +68,8 @@ func Render(w io.Writer, format string, res *drift.Result, opts Options) error {
 		return renderSARIF(w, res, opts)
 	case GitHub:
 		return renderGitHub(w, res)
+	case CodeClimate:
+		return renderCodeClimate(w, res)
 	}
 	return Validate(format)
 }
