@@ -113,8 +113,8 @@ func TestHelmValuesOrder(t *testing.T) {
 func TestHelmCapabilities(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name            string
-		caps            Capabilities
+		name             string
+		caps             Capabilities
 		wantKube, netpol string
 	}{
 		{"server version known", Capabilities{KubeVersion: "v1.36.3", APIVersions: []string{"v1", "networking.k8s.io/v1", "networking.k8s.io/v1/NetworkPolicy"}}, "v1.36.3", "true"},
