@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -110,6 +111,10 @@ func HelmManifests(h Helm, caps Capabilities) (*Rendered, error) {
 	}
 	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
 		return nil, fmt.Errorf("chart %s: %w", h.Chart, err)
+	}
+	if file, line := helmDNSCall(ch); file != "" {
+		return nil, fmt.Errorf("chart %s: %w: %s:%d calls getHostByName, which resolves names from the machine running the gate (helm template renders it as an empty string): compare the deployed release with context:NAME instead",
+			h.Chart, ErrNeedsNetwork, file, line)
 	}
 	skipSchema := helmExternalSchemaRef(ch)
 	if skipSchema != "" {
@@ -253,6 +258,22 @@ func helmMerge(a, b map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// helmDNSCall returns the first template (as the engine names it, and
+// line) of the chart or a subchart that calls getHostByName, or "".
+func helmDNSCall(ch *chart.Chart) (string, int) {
+	for _, t := range ch.Templates {
+		if i := strings.Index(string(t.Data), "getHostByName"); i >= 0 {
+			return path.Join(ch.ChartFullPath(), t.Name), strings.Count(string(t.Data[:i]), "\n") + 1
+		}
+	}
+	for _, d := range ch.Dependencies() {
+		if file, line := helmDNSCall(d); file != "" {
+			return file, line
+		}
+	}
+	return "", 0
 }
 
 // helmExternalSchemaRef returns the first $ref of the chart's (or a

@@ -75,7 +75,8 @@ func kustomizeLocalOnly(dir string, seen map[string]bool) error {
 	if err := yaml.Unmarshal(data, &k); err != nil {
 		return helmYAMLError(file, err)
 	}
-	lists := [][]string{k.Resources, k.Bases, k.Components, k.Generators, k.Transformers, k.Validators, k.Crds, k.Configurations} //nolint:staticcheck // Bases is deprecated, and still read by kustomize.
+	//lint:ignore SA1019 Bases is deprecated, and kustomize still reads it.
+	lists := [][]string{k.Resources, k.Bases, k.Components, k.Generators, k.Transformers, k.Validators, k.Crds, k.Configurations}
 	for _, list := range lists {
 		for _, entry := range list {
 			local := filepath.Join(dir, entry)

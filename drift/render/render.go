@@ -18,5 +18,6 @@ import (
 var ErrNeedsCluster = errors.New("the chart needs a cluster to render")
 
 // ErrNeedsNetwork is returned when a kustomization names a remote base or
-// resource (a git repository or a URL): rendering reads local files only.
-var ErrNeedsNetwork = errors.New("the kustomization needs the network to render")
+// resource (a git repository or a URL), or a chart resolves host names
+// (getHostByName): rendering reads local files only.
+var ErrNeedsNetwork = errors.New("rendering needs the network")

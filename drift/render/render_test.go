@@ -201,6 +201,12 @@ func TestHelmErrors(t *testing.T) {
 			want:      []string{"broken/templates/cm.yaml:1:"},
 		},
 		{
+			name:      "getHostByName needs the network",
+			templates: map[string]string{"cm.yaml": cm + "data:\n  ip: {{ getHostByName \"db.example.com\" }}\n"},
+			is:        ErrNeedsNetwork,
+			want:      []string{"broken/templates/cm.yaml:5 calls getHostByName"},
+		},
+		{
 			name:      "template parse error",
 			templates: map[string]string{"cm.yaml": cm + "data:\n  a: {{ .Values.name \n"},
 			want:      []string{"broken/templates/cm.yaml:5"},
