@@ -156,7 +156,9 @@ func (o *compareOptions) scope() drift.Scope {
 // environment is the config's environment name as a side of a comparison.
 func (o *compareOptions) environment(name string) (compare.Environment, bool) {
 	env, ok := o.cfg.Environments[name]
-	return compare.Environment{Name: name, Source: env.Source(), Kubeconfig: env.Kubeconfig}, ok
+	out := compare.Environment{Name: name, Source: env.Source(), Kubeconfig: env.Kubeconfig}
+	configHelm(&out, env.Helm)
+	return out, ok
 }
 
 // compareEnvironments compares dev with prod.

@@ -96,7 +96,8 @@ func TestDiffBadInput(t *testing.T) {
 		{"corrupt snapshot", []string{"diff", corrupt, prod}, "snapshot " + corrupt + ": snapshot is corrupt"},
 		{"bad format", []string{"diff", dev, prod, "-o", "yaml"}, `unknown output format "yaml"`},
 		{"bad defaults-from", []string{"diff", dev, prod, "--defaults-from", "prod"}, `defaults-from "prod": want context:NAME or none`},
-		{"one argument", []string{"diff", dev}, "accepts 2 arg(s), received 1"},
+		{"one argument", []string{"diff", dev}, "diff takes DEV and PROD; only helm:CHART may stand alone"},
+		{"three arguments", []string{"diff", dev, prod, dev}, "accepts between 1 and 2 arg(s), received 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

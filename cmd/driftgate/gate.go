@@ -19,6 +19,7 @@ import (
 
 type gateOptions struct {
 	compareOptions
+	chart renderFlags
 
 	devFlag, prodFlag string
 	maxAge            time.Duration
@@ -66,7 +67,8 @@ then measures the signed capture time.`,
 	f := cmd.Flags()
 	o.AddFlags(f)
 	o.trust.AddTrustFlags(f)
-	f.StringVar(&o.devFlag, "dev", "", "dev environment: snapshot file or URL (s3://, gs://, azblob://, file://), manifest folder or context:NAME (default: environments.dev)")
+	o.chart.AddRenderFlags(f)
+	f.StringVar(&o.devFlag, "dev", "", "dev environment: snapshot file or URL (s3://, gs://, azblob://, file://), manifest folder, kustomize:DIR, helm:CHART or context:NAME (default: environments.dev)")
 	f.StringVar(&o.prodFlag, "prod", "", "prod environment (default: environments.prod)")
 	f.DurationVar(&o.maxAge, "max-age", o.maxAge, "refuse snapshot files captured longer ago than this, by the signed capture time when the side is signed (0: no limit)")
 	f.StringVar(&o.reason, "override", "", "deploy despite blocking findings, for this reason (env DRIFTGATE_OVERRIDE_REASON)")
@@ -89,6 +91,9 @@ func (o *gateOptions) Complete() error {
 		return err
 	}
 	if o.prod, err = o.side("prod", o.prodFlag); err != nil {
+		return err
+	}
+	if err := o.chart.apply(&o.dev, &o.prod); err != nil {
 		return err
 	}
 	if o.reason == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/blobstore"
+	"github.com/driftgate/driftgate/drift/render"
 	"github.com/driftgate/driftgate/drift/sign"
 	"github.com/driftgate/driftgate/rules"
 )
@@ -28,6 +29,9 @@ type Environment struct {
 	Source string
 	// Kubeconfig, when set, is the kubeconfig file of a context: source.
 	Kubeconfig string
+	// Helm is what renders a helm: source besides its chart (values
+	// files, --set, release namespace and name); its Chart is ignored.
+	Helm render.Helm
 	// Trust, when set, is the only key this side may be signed by: the
 	// side must then be a snapshot signed by it for the environment Name,
 	// and its age (MaxAge) is the signed capture time's.
@@ -89,19 +93,28 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 	// one core: done while the sides load, it is ready when rules need it.
 	go drift.PrepareSchemas()
 	var notes []string
-	devSnap, devLoc, err := load(ctx, dev, opts, defaultsFor(dev, prod, opts), &notes)
-	if err != nil {
-		return nil, err
+	var devSnap, prodSnap *drift.Snapshot
+	var devLoc, prodLoc string
+	// A rendered side is rendered for the other side's server (its version
+	// and APIs as the chart's capabilities), so that side loads first.
+	sides := []struct {
+		env, other Environment
+		snap       **drift.Snapshot
+		loc        *string
+		otherSnap  **drift.Snapshot
+	}{{dev, prod, &devSnap, &devLoc, &prodSnap}, {prod, dev, &prodSnap, &prodLoc, &devSnap}}
+	if renderedSource(dev) && !renderedSource(prod) {
+		sides[0], sides[1] = sides[1], sides[0]
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	prodSnap, prodLoc, err := load(ctx, prod, opts, defaultsFor(prod, dev, opts), &notes)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	for _, side := range sides {
+		var err error
+		*side.snap, *side.loc, err = load(ctx, side.env, opts, defaultsFor(side.env, side.other, opts), &notes, *side.otherSnap)
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Log != nil {
 		opts.Log.Info("evaluating rules", "devObjects", len(devSnap.Objects), "prodObjects", len(prodSnap.Objects), "ruleSets", len(opts.RuleSets))
@@ -128,12 +141,23 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 // a context is captured live. It also returns where the snapshot came from:
 // the file or folder, or context:NAME.
 func Load(ctx context.Context, env Environment, opts Options) (*drift.Snapshot, string, error) {
-	return load(ctx, env, opts, nil, nil)
+	return load(ctx, env, opts, nil, nil, nil)
+}
+
+// renderedSource reports whether env is a helm: or kustomize: source.
+func renderedSource(env Environment) bool {
+	if blobstore.IsURL(env.Source) {
+		return false
+	}
+	src, err := drift.ParseSource(env.Source)
+	return err == nil && src.Rendered()
 }
 
 // load is Load, with the server defaults of a manifests side taken as
-// defaults says, and notes on how they were (or why not) appended to notes.
-func load(ctx context.Context, env Environment, opts Options, defaults *defaultsPlan, notes *[]string) (*drift.Snapshot, string, error) {
+// defaults says, and notes on how they were (or why not) appended to
+// notes. A rendered side is rendered for other, the other side's
+// snapshot when it is already loaded.
+func load(ctx context.Context, env Environment, opts Options, defaults *defaultsPlan, notes *[]string, other *drift.Snapshot) (*drift.Snapshot, string, error) {
 	if blobstore.IsURL(env.Source) {
 		return loadURL(ctx, env, opts, notes)
 	}
@@ -143,13 +167,16 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 	}
 	if env.Trust != nil && src.Kind != drift.SourceKindSnapshot {
 		what := "a folder of manifests"
-		if src.Kind == drift.SourceKindContext {
+		switch {
+		case src.Kind == drift.SourceKindContext:
 			what = "a live cluster"
+		case src.Rendered():
+			what = "rendered from " + src.Kind
 		}
 		return nil, "", fmt.Errorf("%s: %w: a trusted key (%s) is set for %s, so it must be a snapshot signed with it, and %s is %s",
 			env.Name, sign.ErrUnsigned, env.Trust.Source(), env.Name, env.Source, what)
 	}
-	if env.Cluster != nil && src.Kind == drift.SourceKindManifests {
+	if env.Cluster != nil && (src.Kind == drift.SourceKindManifests || src.Rendered()) {
 		return nil, "", fmt.Errorf("%s: %w: %s expects the cluster %s, and %s is a folder of manifests, which names no cluster",
 			env.Name, drift.ErrOtherCluster, env.Name, env.Cluster, env.Source)
 	}
@@ -189,6 +216,8 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 			}
 		}
 		return s, src.Path, err
+	case drift.SourceKindHelm, drift.SourceKindKustomize:
+		return loadRendered(ctx, env, src, opts, defaults, notes, other)
 	}
 	cfg, name, err := opts.RESTConfig(src.Context, env.Kubeconfig)
 	if err != nil {

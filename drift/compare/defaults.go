@@ -40,7 +40,7 @@ func defaultsFor(side, other Environment, opts Options) *defaultsPlan {
 		return nil
 	}
 	src, err := drift.ParseSource(side.Source)
-	if err != nil || src.Kind != drift.SourceKindManifests {
+	if err != nil || src.Kind != drift.SourceKindManifests && !src.Rendered() {
 		return nil
 	}
 	if opts.DefaultsFrom == DefaultsNone {
@@ -57,7 +57,7 @@ func defaultsFor(side, other Environment, opts Options) *defaultsPlan {
 		return nil
 	}
 	switch o.Kind {
-	case drift.SourceKindManifests:
+	case drift.SourceKindManifests, drift.SourceKindHelm, drift.SourceKindKustomize:
 		return nil
 	case drift.SourceKindSnapshot:
 		return &defaultsPlan{why: other.Name + " is a snapshot file and no cluster was named to take them from (--defaults-from context:NAME)"}
@@ -82,6 +82,12 @@ func defaultedManifests(ctx context.Context, side, path string, mo drift.Manifes
 	if err != nil {
 		return nil, err
 	}
+	return defaultedObjects(ctx, side, path, ms, skipped, mo, plan, opts, notes)
+}
+
+// defaultedObjects is defaultedManifests on manifests already read (or
+// rendered) from path.
+func defaultedObjects(ctx context.Context, side, path string, ms []drift.Manifest, skipped []drift.SkippedFile, mo drift.ManifestOptions, plan *defaultsPlan, opts Options, notes *[]string) (*drift.Snapshot, error) {
 	note := func(format string, args ...any) {
 		if notes != nil {
 			*notes = append(*notes, fmt.Sprintf(format, args...))

@@ -70,6 +70,11 @@ type Environment struct {
 	// (s3://, gs://, azblob://, file://; see drift/blobstore).
 	Snapshot  string `yaml:"snapshot"`
 	Manifests string `yaml:"manifests"`
+	// Kustomize is a directory with a kustomization.yaml, rendered as
+	// kubectl kustomize renders it (see drift/render).
+	Kustomize string `yaml:"kustomize"`
+	// Helm is a chart rendered with this environment's values.
+	Helm *Helm `yaml:"helm"`
 	// Trust is the public key (PEM file) this environment's snapshot must
 	// be signed with, for this environment's name. It applies to the side
 	// of that name whatever source a flag gives it, so a command line
@@ -80,6 +85,21 @@ type Environment struct {
 	Cluster *drift.ClusterIdentity `yaml:"cluster"`
 }
 
+// Helm is an environment rendered from a Helm chart.
+type Helm struct {
+	// Chart is a chart directory or a packaged chart (.tgz).
+	Chart string `yaml:"chart"`
+	// Values are values files, merged in order (a later one wins).
+	Values []string `yaml:"values"`
+	// Set are values set as helm's --set KEY=VALUE does (the value's
+	// type inferred), applied after the files in the order of the keys.
+	Set map[string]string `yaml:"set"`
+	// Namespace is the release namespace (default "default").
+	Namespace string `yaml:"namespace"`
+	// ReleaseName is the release name (default "release-name", as helm template's).
+	ReleaseName string `yaml:"releaseName"`
+}
+
 // Source renders the environment in the DEV/PROD argument syntax.
 func (e Environment) Source() string {
 	switch {
@@ -87,6 +107,10 @@ func (e Environment) Source() string {
 		return "context:" + e.Context
 	case e.Snapshot != "":
 		return e.Snapshot
+	case e.Kustomize != "":
+		return "kustomize:" + e.Kustomize
+	case e.Helm != nil:
+		return "helm:" + e.Helm.Chart
 	}
 	return e.Manifests
 }
@@ -217,14 +241,21 @@ func Parse(path string, data []byte) (*Config, error) {
 	c.expandEnv()
 	for name, e := range c.Environments {
 		n := 0
-		for _, v := range []string{e.Context, e.Snapshot, e.Manifests} {
+		for _, v := range []string{e.Context, e.Snapshot, e.Manifests, e.Kustomize} {
 			if v != "" {
 				n++
 			}
 		}
+		if e.Helm != nil {
+			n++
+		}
 		if n != 1 {
-			return nil, yamlx.Errorf(path, lookup(root, "environments", name), "give exactly one of context, snapshot, manifests",
+			return nil, yamlx.Errorf(path, lookup(root, "environments", name), "give exactly one of context, snapshot, manifests, kustomize, helm",
 				"environment %q has %d sources", name, n)
+		}
+		if e.Helm != nil && e.Helm.Chart == "" {
+			return nil, yamlx.Errorf(path, lookup(root, "environments", name, "helm"), "helm: {chart: DIR-OR-TGZ, values: [FILE...]}",
+				"environment %q: helm names no chart", name)
 		}
 		if blobstore.IsURL(e.Snapshot) {
 			if err := blobstore.Validate(e.Snapshot); err != nil {
@@ -297,7 +328,17 @@ func Parse(path string, data []byte) (*Config, error) {
 		resolve(&e.Kubeconfig)
 		resolve(&e.Snapshot)
 		resolve(&e.Manifests)
+		resolve(&e.Kustomize)
 		resolve(&e.Trust)
+		if e.Helm != nil {
+			h := *e.Helm
+			h.Values = slices.Clone(h.Values)
+			resolve(&h.Chart)
+			for i := range h.Values {
+				resolve(&h.Values[i])
+			}
+			e.Helm = &h
+		}
 		c.Environments[name] = e
 	}
 	for i := range c.Rules {
@@ -391,6 +432,7 @@ var (
 	expandedPaths = [][]string{
 		{"environments", "*", "context"}, {"environments", "*", "kubeconfig"},
 		{"environments", "*", "snapshot"}, {"environments", "*", "manifests"}, {"environments", "*", "trust"},
+		{"environments", "*", "kustomize"}, {"environments", "*", "helm", "chart"}, {"environments", "*", "helm", "values", "*"},
 		{"rules", "*"}, {"waivers"}, {"incidents", "dir"}, {"incidents", "signKey"}, {"report", "history"},
 	}
 	// hookPaths are expanded too, and may expand to the empty string.
@@ -489,7 +531,17 @@ func (c *Config) expandEnv() {
 		expand(&e.Kubeconfig)
 		expand(&e.Snapshot)
 		expand(&e.Manifests)
+		expand(&e.Kustomize)
 		expand(&e.Trust)
+		if e.Helm != nil {
+			h := *e.Helm
+			h.Values = slices.Clone(h.Values)
+			expand(&h.Chart)
+			for i := range h.Values {
+				expand(&h.Values[i])
+			}
+			e.Helm = &h
+		}
 		c.Environments[name] = e
 	}
 	for i := range c.Rules {

@@ -51,6 +51,9 @@ var forbidden = []struct {
 		"cmd turns flags into typed config; the domain never sees cobra or pflag"},
 	{[]pattern{"drift"}, []pattern{"rules/..."},
 		"rules evaluates drift's types, so drift itself cannot know rules"},
+	{[]pattern{"drift", "drift/config", "drift/output", "drift/netpol/...", "drift/dns", "drift/defaults", "rules/...", "internal/..."},
+		[]pattern{"helm.sh/helm/v3/...", "sigs.k8s.io/kustomize/api/..."},
+		"drift/render alone renders charts and kustomizations; the vocabulary, the config and the rules do not carry the Helm SDK"},
 }
 
 type pkg struct {
