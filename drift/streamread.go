@@ -197,11 +197,18 @@ func (s *SnapshotStream) readHead() error {
 			s.pos = at + len(`"objects"`)
 			return nil
 		}
+		if s.end >= maxStreamHead {
+			return errors.New("no objects in the first 64 MiB")
+		}
 		if _, err := s.fill(0); err != nil {
 			return err
 		}
 	}
 }
+
+// maxStreamHead bounds the fields before the objects (the metadata, the
+// resource types): a file with more there is not streamed.
+const maxStreamHead = 64 << 20
 
 // headEnd returns where the top-level key "objects" starts in b, or false
 // when b does not reach it yet.
