@@ -48,7 +48,7 @@ func TestSnapshotStreamReadsWhatLoadReads(t *testing.T) {
 				data["v"] = big
 			}
 			s.Objects = append(s.Objects, Object{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: name,
-				Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": ns}, "data": data},
+				Object:     map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name, "namespace": ns}, "data": data},
 				Provenance: Provenance{Managers: []Manager{{Manager: "helm", Operation: "Update", Fields: []string{"data"}}}, DeployTool: map[string]string{"app.kubernetes.io/managed-by": "Helm"}}})
 		}
 	}
