@@ -43,30 +43,37 @@ type crdKey struct{ group, version, kind string }
 func NewSchemas(snapshots ...*Snapshot) *Schemas {
 	ss := &Schemas{crds: map[crdKey]*Object{}, cache: map[crdKey]*Schema{}}
 	for _, snap := range snapshots {
-		if snap == nil {
-			continue
-		}
-		for i := range snap.Objects {
-			o := &snap.Objects[i]
-			if o.Group != "apiextensions.k8s.io" || o.Kind != "CustomResourceDefinition" || o.Object == nil {
-				continue
-			}
-			spec, _ := o.Object["spec"].(map[string]any)
-			group, _ := spec["group"].(string)
-			names, _ := spec["names"].(map[string]any)
-			kind, _ := names["kind"].(string)
-			versions, _ := spec["versions"].([]any)
-			for _, v := range versions {
-				vm, _ := v.(map[string]any)
-				name, _ := vm["name"].(string)
-				k := crdKey{group, name, kind}
-				if _, seen := ss.crds[k]; !seen && name != "" && kind != "" {
-					ss.crds[k] = o
-				}
-			}
+		if snap != nil {
+			ss.AddCRDs(snap.Objects)
 		}
 	}
 	return ss
+}
+
+// AddCRDs reads the CustomResourceDefinitions among objs, after those read
+// before: a CRD of a group, version and kind already read is passed over,
+// as NewSchemas passes over a later snapshot's. For must not have been
+// asked about their types before (it remembers its answers).
+func (ss *Schemas) AddCRDs(objs []Object) {
+	for i := range objs {
+		o := &objs[i]
+		if o.Group != "apiextensions.k8s.io" || o.Kind != "CustomResourceDefinition" || o.Object == nil {
+			continue
+		}
+		spec, _ := o.Object["spec"].(map[string]any)
+		group, _ := spec["group"].(string)
+		names, _ := spec["names"].(map[string]any)
+		kind, _ := names["kind"].(string)
+		versions, _ := spec["versions"].([]any)
+		for _, v := range versions {
+			vm, _ := v.(map[string]any)
+			name, _ := vm["name"].(string)
+			k := crdKey{group, name, kind}
+			if _, seen := ss.crds[k]; !seen && name != "" && kind != "" {
+				ss.crds[k] = o
+			}
+		}
+	}
 }
 
 // For returns the schema of objects of group, version and kind, or nil

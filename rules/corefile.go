@@ -14,39 +14,53 @@ import (
 // legacy kube-dns stub domains and upstreams, the DNS Service, and each
 // workload's dnsPolicy and dnsConfig.
 func checkCorefile(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]drift.Finding, error) {
-	var out []drift.Finding
-	var devNodeLocal, prodNodeLocal []drift.ObjectID
+	var c corefileCheck
 	for i := range pairs {
-		p := &pairs[i]
-		switch {
-		case p.ID.Group == "" && p.ID.Kind == "ConfigMap":
-			out = append(out, r.corefileConfigMap(p)...)
-			if p.ID.Namespace == "kube-system" && p.ID.Name == "kube-dns" {
-				out = append(out, r.kubeDNSConfigMap(p)...)
-			}
-		case p.ID.Group == "" && p.ID.Kind == "Service" && isDNSService(p):
-			out = append(out, r.dnsService(p)...)
-		case p.ID.Group == "apps" && p.ID.Kind == "DaemonSet" && isNodeLocalDNS(p):
-			if p.Dev != nil {
-				devNodeLocal = append(devNodeLocal, p.ID)
-			}
-			if p.Prod != nil {
-				prodNodeLocal = append(prodNodeLocal, p.ID)
-			}
+		c.add(r, &pairs[i])
+	}
+	return c.findings(r), nil
+}
+
+// corefileCheck is checkCorefile a pair at a time: add each pair, in
+// order, then take the findings.
+type corefileCheck struct {
+	out                         []drift.Finding
+	devNodeLocal, prodNodeLocal []drift.ObjectID
+}
+
+func (c *corefileCheck) add(r *Rule, p *drift.Pair) {
+	switch {
+	case p.ID.Group == "" && p.ID.Kind == "ConfigMap":
+		c.out = append(c.out, r.corefileConfigMap(p)...)
+		if p.ID.Namespace == "kube-system" && p.ID.Name == "kube-dns" {
+			c.out = append(c.out, r.kubeDNSConfigMap(p)...)
 		}
-		if f := r.workloadDNS(p); f != nil {
-			out = append(out, *f)
+	case p.ID.Group == "" && p.ID.Kind == "Service" && isDNSService(p):
+		c.out = append(c.out, r.dnsService(p)...)
+	case p.ID.Group == "apps" && p.ID.Kind == "DaemonSet" && isNodeLocalDNS(p):
+		if p.Dev != nil {
+			c.devNodeLocal = append(c.devNodeLocal, p.ID)
+		}
+		if p.Prod != nil {
+			c.prodNodeLocal = append(c.prodNodeLocal, p.ID)
 		}
 	}
+	if f := r.workloadDNS(p); f != nil {
+		c.out = append(c.out, *f)
+	}
+}
+
+func (c *corefileCheck) findings(r *Rule) []drift.Finding {
+	out := c.out
 	switch {
-	case len(prodNodeLocal) > 0 && len(devNodeLocal) == 0:
-		out = append(out, r.NewFinding(prodNodeLocal[0], drift.FindingMissingInDev,
+	case len(c.prodNodeLocal) > 0 && len(c.devNodeLocal) == 0:
+		out = append(out, r.NewFinding(c.prodNodeLocal[0], drift.FindingMissingInDev,
 			"NodeLocal DNSCache runs only in prod: prod's pods resolve through a per-node cache (its own TTLs, upstreams and failure modes) that dev does not have"))
-	case len(devNodeLocal) > 0 && len(prodNodeLocal) == 0:
-		out = append(out, r.NewFinding(devNodeLocal[0], drift.FindingExtraInDev,
+	case len(c.devNodeLocal) > 0 && len(c.prodNodeLocal) == 0:
+		out = append(out, r.NewFinding(c.devNodeLocal[0], drift.FindingExtraInDev,
 			"NodeLocal DNSCache runs only in dev: dev's pods resolve through a per-node cache that prod does not have"))
 	}
-	return out, nil
+	return out
 }
 
 func isNodeLocalDNS(p *drift.Pair) bool {

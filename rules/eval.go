@@ -36,37 +36,7 @@ func Evaluate(dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.
 // pairing and every rule look at it between objects, so an interrupted
 // gate stops within moments, not after the last rule.
 func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*RuleSet, opts Options) (*drift.Result, error) {
-	if opts.Now.IsZero() {
-		opts.Now = time.Now()
-	}
-	res := &drift.Result{}
-	for _, s := range sets {
-		res.Rules = append(res.Rules, s.File)
-	}
-	namespaces := scopeNamespaces(opts, dev, prod)
-	// nil namespaces is everything; an empty list (the namespaces asked for
-	// and those the snapshots cover do not overlap) is nothing.
-	inScope := func(ns string) bool { return ns == "" || namespaces == nil || slices.Contains(namespaces, ns) }
-	for _, side := range []struct {
-		name string
-		s    *drift.Snapshot
-	}{{"dev", dev}, {"prod", prod}} {
-		for _, u := range side.s.Unobserved {
-			ns := u.Namespace
-			if side.name == "dev" {
-				if to, ok := opts.Mapping.Namespaces[ns]; ok {
-					ns = to
-				}
-			}
-			if inScope(ns) {
-				res.Unobserved = append(res.Unobserved, drift.UnobservedSide{Side: side.name, Unobserved: u})
-			}
-		}
-	}
-	if dk, pk := dev.Metadata.SecretDigest, prod.Metadata.SecretDigest; dk != pk && dk != "none" && pk != "none" {
-		res.Notes = append(res.Notes, "dev and prod Secret values were digested with different keys (DRIFTGATE_DIGEST_KEY); only key names are compared")
-	}
-
+	res, inScope, namespaces := newResult(dev, prod, sets, &opts)
 	all, err := drift.PairObjectsContext(ctx, dev, prod, opts.Mapping)
 	if err != nil {
 		return nil, err
@@ -76,9 +46,6 @@ func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*Rul
 		if inScope(scopeNamespace(p.ID)) {
 			pairs = append(pairs, p)
 		}
-	}
-	for _, s := range sets {
-		res.Compared.Rules += len(s.Rules)
 	}
 	res.Compared.Dev, res.Compared.Prod, res.Unchecked = inScopeCounts(pairs, namespaces, dev, prod, sets)
 	if sv := serverVersionPair(dev, prod); sv != nil {
@@ -105,8 +72,56 @@ func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*Rul
 	if err := ctx.Err(); err != nil {
 		return nil, err // the last rule may have stopped short
 	}
-	res.Notes = append(res.Notes, WaiverWarnings(sets, opts.Now)...)
-	applyWaivers(res, sets, opts.Now)
+	finishResult(res, sets, opts.Now)
+	return res, nil
+}
+
+// newResult starts the result of comparing dev with prod under sets: the
+// rule files, the unobserved types in scope and the notes on the sides;
+// it returns which namespaces are in scope (nil: all), and sets opts.Now
+// when zero. Only the snapshots' heads are read.
+func newResult(dev, prod *drift.Snapshot, sets []*RuleSet, opts *Options) (*drift.Result, func(string) bool, []string) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	res := &drift.Result{}
+	for _, s := range sets {
+		res.Rules = append(res.Rules, s.File)
+	}
+	namespaces := scopeNamespaces(*opts, dev, prod)
+	// nil namespaces is everything; an empty list (the namespaces asked for
+	// and those the snapshots cover do not overlap) is nothing.
+	inScope := func(ns string) bool { return ns == "" || namespaces == nil || slices.Contains(namespaces, ns) }
+	for _, side := range []struct {
+		name string
+		s    *drift.Snapshot
+	}{{"dev", dev}, {"prod", prod}} {
+		for _, u := range side.s.Unobserved {
+			ns := u.Namespace
+			if side.name == "dev" {
+				if to, ok := opts.Mapping.Namespaces[ns]; ok {
+					ns = to
+				}
+			}
+			if inScope(ns) {
+				res.Unobserved = append(res.Unobserved, drift.UnobservedSide{Side: side.name, Unobserved: u})
+			}
+		}
+	}
+	if dk, pk := dev.Metadata.SecretDigest, prod.Metadata.SecretDigest; dk != pk && dk != "none" && pk != "none" {
+		res.Notes = append(res.Notes, "dev and prod Secret values were digested with different keys (DRIFTGATE_DIGEST_KEY); only key names are compared")
+	}
+	for _, s := range sets {
+		res.Compared.Rules += len(s.Rules)
+	}
+	return res, inScope, namespaces
+}
+
+// finishResult applies the waivers to the findings, says what could not be
+// checked, and sorts the findings and sets the verdict.
+func finishResult(res *drift.Result, sets []*RuleSet, now time.Time) {
+	res.Notes = append(res.Notes, WaiverWarnings(sets, now)...)
+	applyWaivers(res, sets, now)
 	// A difference a rule could not judge leaves the comparison unchecked
 	// unless someone accepted it with a waiver.
 	for _, f := range res.Findings {
@@ -116,7 +131,6 @@ func EvaluateContext(ctx context.Context, dev, prod *drift.Snapshot, sets []*Rul
 	}
 	sortFindings(res.Findings)
 	res.Finish()
-	return res, nil
 }
 
 // scopeNamespace is the namespace that puts an object in scope: its own,
@@ -135,30 +149,51 @@ func scopeNamespace(id drift.ObjectID) string {
 // has an object in, or no rule at all. A comparison of nothing proves
 // nothing: each is a reason the result could not check.
 func inScopeCounts(pairs []drift.Pair, namespaces []string, dev, prod *drift.Snapshot, sets []*RuleSet) (devN, prodN int, unchecked []string) {
+	c := newScopeCounter(namespaces)
+	for i := range pairs {
+		c.add(&pairs[i])
+	}
+	return c.result(dev, prod, sets)
+}
+
+// scopeCounter counts what inScopeCounts counts, a pair at a time.
+type scopeCounter struct {
+	namespaces  []string
+	devN, prodN int
 	// seen counts each side's objects that decide emptiness: all of them,
 	// or with namespaces those in a namespace.
-	var seen [2]int
-	perNS := make(map[string]int, len(namespaces))
-	for i := range pairs {
-		p := &pairs[i]
-		ns := scopeNamespace(p.ID)
-		counts := namespaces == nil || ns != ""
-		if ns != "" {
-			perNS[ns]++
-		}
-		if p.Dev != nil {
-			devN++
-			if counts {
-				seen[0]++
-			}
-		}
-		if p.Prod != nil {
-			prodN++
-			if counts {
-				seen[1]++
-			}
+	seen  [2]int
+	perNS map[string]int
+}
+
+func newScopeCounter(namespaces []string) *scopeCounter {
+	return &scopeCounter{namespaces: namespaces, perNS: make(map[string]int, len(namespaces))}
+}
+
+func (c *scopeCounter) add(p *drift.Pair) {
+	ns := scopeNamespace(p.ID)
+	counts := c.namespaces == nil || ns != ""
+	if ns != "" && c.namespaces != nil {
+		c.perNS[ns]++
+	}
+	if p.Dev != nil {
+		c.devN++
+		if counts {
+			c.seen[0]++
 		}
 	}
+	if p.Prod != nil {
+		c.prodN++
+		if counts {
+			c.seen[1]++
+		}
+	}
+}
+
+// result is inScopeCounts' result for the pairs added.
+func (c *scopeCounter) result(dev, prod *drift.Snapshot, sets []*RuleSet) (devN, prodN int, unchecked []string) {
+	namespaces, seen, perNS := c.namespaces, c.seen, c.perNS
+	devN, prodN = c.devN, c.prodN
 	where := ""
 	switch {
 	case namespaces == nil:

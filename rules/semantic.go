@@ -48,6 +48,12 @@ func checkNetworkPolicy(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]dr
 	if err != nil {
 		return nil, fmt.Errorf("reading prod's network policies: %w", err)
 	}
+	return networkPolicyFindings(r, de, pe, pairs), nil
+}
+
+// networkPolicyFindings compares the network models of dev and prod, and
+// the CNI policies among pairs that the model does not read.
+func networkPolicyFindings(r *Rule, de, pe *netpol.Environment, pairs []drift.Pair) []drift.Finding {
 	diffs, undecided := netpol.CompareAll(de, pe)
 	out := groupConnections(r, diffs)
 	for _, x := range undecided {
@@ -88,7 +94,7 @@ func checkNetworkPolicy(r *Rule, pairs []drift.Pair, _, _ *drift.Snapshot) ([]dr
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 func workloadGroup(kind string) string {
@@ -106,6 +112,12 @@ func workloadGroup(kind string) string {
 // workload-replicas reports) is left to that rule: kubectl scale on dev is
 // context, never a leftover.
 func (r *Rule) checkUnmanaged(pairs []drift.Pair, sets []*RuleSet) []drift.Finding {
+	return r.checkUnmanagedPresent(pairs, sets, nil)
+}
+
+// checkUnmanagedPresent is checkUnmanaged, with present saying which dev
+// objects exist when pairs are not all of them (nil: pairs are).
+func (r *Rule) checkUnmanagedPresent(pairs []drift.Pair, sets []*RuleSet, present func(drift.ObjectID) bool) []drift.Finding {
 	var byDesign []*Rule
 	for _, s := range sets {
 		for _, o := range s.Rules {
@@ -123,7 +135,14 @@ func (r *Rule) checkUnmanaged(pairs []drift.Pair, sets []*RuleSet) []drift.Findi
 		return false
 	}
 	var out []drift.Finding
-	for _, p := range leftover.Check(pairs, drift.Managers{Manual: r.ManualManagers, Trusted: r.TrustedManagers}, judged) {
+	managers := drift.Managers{Manual: r.ManualManagers, Trusted: r.TrustedManagers}
+	var problems []leftover.Problem
+	if present == nil {
+		problems = leftover.Check(pairs, managers, judged)
+	} else {
+		problems = leftover.CheckPresent(pairs, present, managers, judged)
+	}
+	for _, p := range problems {
 		f := r.NewFinding(p.Object, p.Kind, p.Message)
 		// A leftover is wrong as a whole; a change by hand shows each field
 		// set by hand that differs from prod, with both values.

@@ -82,6 +82,11 @@ type Options struct {
 	// DefaultsNone, or empty for the other side when that is a live
 	// cluster. Without a server the manifests are compared as written.
 	DefaultsFrom string
+
+	// InMemory compares two snapshot files by loading both whole, as Run
+	// did before it streamed them (see runStreaming): the reference the
+	// streaming comparison is tested and measured against.
+	InMemory bool
 }
 
 // DefaultsNone, as Options.DefaultsFrom, compares manifests as written.
@@ -92,6 +97,20 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 	// Reading the API's list-map keys takes a few hundred milliseconds of
 	// one core: done while the sides load, it is ready when rules need it.
 	go drift.PrepareSchemas()
+	if devPath, prodPath, ok := streamPaths(dev, prod); ok && !opts.InMemory {
+		res, err := runStreaming(ctx, dev, prod, devPath, prodPath, opts)
+		if err == nil || ctx.Err() != nil {
+			return res, err
+		}
+		if opts.Log != nil {
+			opts.Log.Info("comparing in memory: the snapshots could not be compared as they stream past", "reason", err)
+		}
+	}
+	return runInMemory(ctx, dev, prod, opts)
+}
+
+// runInMemory is Run with both sides loaded whole.
+func runInMemory(ctx context.Context, dev, prod Environment, opts Options) (*drift.Result, error) {
 	var notes []string
 	var devSnap, prodSnap *drift.Snapshot
 	var devLoc, prodLoc string

@@ -42,12 +42,35 @@ type JudgedElsewhere func(p *drift.Pair, path string) bool
 // (the snapshot kept only part of the manager's paths, or a path is found
 // on neither side) the object is reported, saying why.
 func Check(pairs []drift.Pair, managers drift.Managers, judged JudgedElsewhere) []Problem {
-	present := map[ownerKey]bool{}
+	present := map[drift.ObjectID]bool{}
 	for _, p := range pairs {
 		if p.Dev != nil {
-			present[ownerKey{p.Dev.Group, p.Dev.Kind, p.Dev.Namespace, p.Dev.Name}] = true
+			present[drift.ObjectID{Group: p.Dev.Group, Kind: p.Dev.Kind, Namespace: p.Dev.Namespace, Name: p.Dev.Name}] = true
 		}
 	}
+	return CheckPresent(pairs, func(id drift.ObjectID) bool { return present[id] }, managers, judged)
+}
+
+// Owner returns the ID its controlling owner (or first owner) would have,
+// when the dev object o has one: in o's namespace.
+func Owner(o *drift.Object) (drift.ObjectID, bool) {
+	owner := o.Provenance.Owner
+	if owner == nil {
+		return drift.ObjectID{}, false
+	}
+	og := owner.APIVersion
+	if i := strings.LastIndexByte(og, '/'); i >= 0 {
+		og = og[:i]
+	} else {
+		og = ""
+	}
+	return drift.ObjectID{Group: og, Kind: owner.Kind, Namespace: o.Namespace, Name: owner.Name}, true
+}
+
+// CheckPresent is Check, with present saying which dev objects exist (by
+// group, kind, namespace and name) where Check reads it from pairs: for a
+// caller that sees the pairs a few at a time, and knows the rest.
+func CheckPresent(pairs []drift.Pair, present func(drift.ObjectID) bool, managers drift.Managers, judged JudgedElsewhere) []Problem {
 	var out []Problem
 	for i := range pairs {
 		p := &pairs[i]
@@ -55,17 +78,8 @@ func Check(pairs []drift.Pair, managers drift.Managers, judged JudgedElsewhere) 
 		if dev == nil {
 			continue
 		}
-		owner := dev.Provenance.Owner
-		if owner != nil {
-			og := owner.APIVersion
-			if i := strings.LastIndexByte(og, '/'); i >= 0 {
-				og = og[:i]
-			} else {
-				og = ""
-			}
-			if present[ownerKey{og, owner.Kind, dev.Namespace, owner.Name}] {
-				continue // judged through its owner
-			}
+		if id, ok := Owner(dev); ok && present(id) {
+			continue // judged through its owner
 		}
 		manual := manualManagers(dev, managers)
 		switch {
@@ -192,8 +206,6 @@ func splitPath(path string) []string {
 	}
 	return append(out, path[from:])
 }
-
-type ownerKey struct{ group, kind, namespace, name string }
 
 // manualManagers are the manual managers that own fields of the object
 // itself (status written by hand is not a deploy-time difference).

@@ -107,91 +107,126 @@ var workloadKinds = map[string]struct {
 // An object the API server would reject (a malformed selector, CIDR or port)
 // is an error: a gate must not pass on a policy it could not read.
 func Build(objects []map[string]any) (*Environment, error) {
-	e := &Environment{
-		nsLabels: map[string]map[string]string{},
-		byKey:    map[string]int{},
-		dns:      map[string]bool{},
-		saLabels: map[string]map[string]string{},
+	b := NewBuilder()
+	if err := b.visit(objects); err != nil {
+		return nil, fmt.Errorf("building network model: %w", err)
 	}
+	return b.Environment()
+}
+
+// Builder builds an Environment from objects given a few at a time, as
+// Build builds it from them all: a comparison that streams two snapshots
+// past keeps the model (workloads' labels and ports, namespaces' labels,
+// the policies), not the objects.
+type Builder struct {
+	e *Environment
 	// Policies are read after everything else, because some APIs need
 	// other objects to read them (Calico's tiers and network sets).
-	var pending []map[string]any
-	pc := &parseContext{}
-	var dnsService map[string]any
-	var visit func(objs []map[string]any) error
-	visit = func(objs []map[string]any) error {
-		for i, obj := range objs {
-			kind, _ := obj["kind"].(string)
-			group := apiGroup(obj)
-			switch {
-			case strings.HasSuffix(kind, "List") && obj["items"] != nil:
-				items, err := listItems(obj)
-				if err != nil {
-					return fmt.Errorf("object %d (%s): %w", i, kind, err)
-				}
-				if err := visit(items); err != nil {
-					return fmt.Errorf("in %s: %w", kind, err)
-				}
-			case kind == "Namespace" && group == "":
-				name, ls, err := namespaceLabels(obj)
-				if err != nil {
-					return fmt.Errorf("namespace %q: %w", name, err)
-				}
-				e.nsLabels[name] = ls
-			case policyParsers[group+"/"+kind] != nil:
-				pending = append(pending, obj)
-			case foreignKinds[group+"/"+kind]:
-				f, err := parseForeign(obj, kind, group)
-				if err != nil {
-					return fmt.Errorf("%s %s: %w", strings.ToLower(kind), objectName(obj), err)
-				}
-				e.foreign = append(e.foreign, f)
-			case kind == "ServiceAccount" && group == "":
-				meta, _ := obj["metadata"].(map[string]any)
-				ls, err := stringMapAt(meta, "labels")
-				if err != nil {
-					return fmt.Errorf("serviceaccount %s: %w", objectName(obj), err)
-				}
-				e.saLabels[namespaceOf(obj)+"/"+nameOf(obj)] = ls
-			case pc.read(obj, kind, group):
-				// A Calico Tier or network set, which Calico policies use.
-			case kind == "Service" && group == "":
-				if namespaceOf(obj) == "kube-system" && nameOf(obj) == "kube-dns" {
-					dnsService = obj
-				}
-				if spec, ok := obj["spec"].(map[string]any); ok {
-					families, _ := spec["ipFamilies"].([]any)
-					for _, f := range families {
-						if f == "IPv6" {
-							e.ipv6 = true
-						}
-					}
-				}
-			case isWorkloadKind(kind, group):
-				w, ok, err := parseWorkload(obj, kind)
-				if err != nil {
-					return fmt.Errorf("%s %s: %w", strings.ToLower(kind), objectName(obj), err)
-				}
-				if ok {
-					e.addWorkload(w)
-				}
-			}
-		}
-		return nil
+	pending    []map[string]any
+	pc         *parseContext
+	dnsService map[string]any
+}
+
+// NewBuilder returns a Builder of an empty environment.
+func NewBuilder() *Builder {
+	return &Builder{
+		e: &Environment{
+			nsLabels: map[string]map[string]string{},
+			byKey:    map[string]int{},
+			dns:      map[string]bool{},
+			saLabels: map[string]map[string]string{},
+		},
+		pc: &parseContext{},
 	}
-	if err := visit(objects); err != nil {
+}
+
+// Add reads objects into the environment, after those added before: Build
+// of all of them in one call and a Builder given them in turn build the
+// same environment. Its errors name an object by its place in this call.
+func (b *Builder) Add(objects ...map[string]any) error {
+	if err := b.visit(objects); err != nil {
+		return fmt.Errorf("building network model: %w", err)
+	}
+	return nil
+}
+
+// Environment reads the policies and returns the environment; the
+// Builder is not used again.
+func (b *Builder) Environment() (*Environment, error) {
+	e := b.e
+	if err := e.readPolicies(b.pending, b.pc); err != nil {
 		return nil, fmt.Errorf("building network model: %w", err)
 	}
-	if err := e.readPolicies(pending, pc); err != nil {
-		return nil, fmt.Errorf("building network model: %w", err)
-	}
-	if dnsService != nil {
-		if err := e.markDNS(dnsService); err != nil {
+	if b.dnsService != nil {
+		if err := e.markDNS(b.dnsService); err != nil {
 			return nil, fmt.Errorf("building network model: service kube-system/kube-dns: %w", err)
 		}
 	}
 	e.index()
 	return e, nil
+}
+
+// visit reads objs (lists by their items) in order.
+func (b *Builder) visit(objs []map[string]any) error {
+	e, pc := b.e, b.pc
+	for i, obj := range objs {
+		kind, _ := obj["kind"].(string)
+		group := apiGroup(obj)
+		switch {
+		case strings.HasSuffix(kind, "List") && obj["items"] != nil:
+			items, err := listItems(obj)
+			if err != nil {
+				return fmt.Errorf("object %d (%s): %w", i, kind, err)
+			}
+			if err := b.visit(items); err != nil {
+				return fmt.Errorf("in %s: %w", kind, err)
+			}
+		case kind == "Namespace" && group == "":
+			name, ls, err := namespaceLabels(obj)
+			if err != nil {
+				return fmt.Errorf("namespace %q: %w", name, err)
+			}
+			e.nsLabels[name] = ls
+		case policyParsers[group+"/"+kind] != nil:
+			b.pending = append(b.pending, obj)
+		case foreignKinds[group+"/"+kind]:
+			f, err := parseForeign(obj, kind, group)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", strings.ToLower(kind), objectName(obj), err)
+			}
+			e.foreign = append(e.foreign, f)
+		case kind == "ServiceAccount" && group == "":
+			meta, _ := obj["metadata"].(map[string]any)
+			ls, err := stringMapAt(meta, "labels")
+			if err != nil {
+				return fmt.Errorf("serviceaccount %s: %w", objectName(obj), err)
+			}
+			e.saLabels[namespaceOf(obj)+"/"+nameOf(obj)] = ls
+		case pc.read(obj, kind, group):
+			// A Calico Tier or network set, which Calico policies use.
+		case kind == "Service" && group == "":
+			if namespaceOf(obj) == "kube-system" && nameOf(obj) == "kube-dns" {
+				b.dnsService = obj
+			}
+			if spec, ok := obj["spec"].(map[string]any); ok {
+				families, _ := spec["ipFamilies"].([]any)
+				for _, f := range families {
+					if f == "IPv6" {
+						e.ipv6 = true
+					}
+				}
+			}
+		case isWorkloadKind(kind, group):
+			w, ok, err := parseWorkload(obj, kind)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", strings.ToLower(kind), objectName(obj), err)
+			}
+			if ok {
+				e.addWorkload(w)
+			}
+		}
+	}
+	return nil
 }
 
 // policyParser reads one policy object into the model. An object may hold
