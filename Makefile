@@ -77,12 +77,13 @@ image: $(KO)
 	base=$$(SOURCE_DATE_EPOCH=$$epoch $(GO) run ./fixtures/image/base -layout "$$tmp/img" -platforms '$(IMAGE_PLATFORMS)'); \
 	rm -rf "$(IMAGE_DIR)"; mkdir -p "$(IMAGE_DIR)"; \
 	tarball=; case '$(IMAGE_PLATFORMS)' in *,*) ;; *) tarball="--tarball=$(IMAGE_DIR)/driftgate.tar";; esac; \
-	KOCACHE="$$tmp" KO_DEFAULTBASEIMAGE="base.driftgate.invalid/static@$$base" KO_DOCKER_REPO='$(IMAGE_REPO)' \
+	built=$$(KOCACHE="$$tmp" KO_DEFAULTBASEIMAGE="base.driftgate.invalid/static@$$base" KO_DOCKER_REPO='$(IMAGE_REPO)' \
 	SOURCE_DATE_EPOCH=$$epoch KO_DATA_DATE_EPOCH=$$epoch VERSION='$(VERSION)' \
 		$(KO) build ./cmd/driftgate --bare --push=false --sbom=none \
 		--platform='$(IMAGE_PLATFORMS)' --tags='$(VERSION)' \
 		--image-label=org.opencontainers.image.source=$(IMAGE_SOURCE),org.opencontainers.image.version='$(VERSION)',org.opencontainers.image.revision=$$revision \
-		--oci-layout-path="$(IMAGE_DIR)/oci" $$tarball --image-refs="$(IMAGE_DIR)/ref"; \
+		--oci-layout-path="$(IMAGE_DIR)/oci" $$tarball); \
+	echo '$(IMAGE_REPO):$(VERSION)@'"$${built##*@}" > "$(IMAGE_DIR)/ref"; \
 	echo "image: $$(cat "$(IMAGE_DIR)/ref") in $(IMAGE_DIR)/oci$${tarball:+ and $(IMAGE_DIR)/driftgate.tar}"
 
 ## testbed: build kube-apiserver, etcd and kubectl (about 5 minutes the first time; skipped when present)
