@@ -69,21 +69,25 @@ ko: $(KO)
 ## image: the image as an OCI layout in $(IMAGE_DIR)/oci (an index of IMAGE_PLATFORMS), and with one platform also a tarball for docker load, $(IMAGE_DIR)/driftgate.tar; no Docker, no registry
 # Times are the commit's (SOURCE_DATE_EPOCH), so the same commit and CA
 # bundle give the same digests. $(IMAGE_DIR)/ref is the image's reference,
-# $(IMAGE_REPO):$(VERSION)@<digest>.
+# $(IMAGE_REPO):$(VERSION)@<digest>. ko writes into bin/.image-PID first,
+# and the result replaces IMAGE_DIR whole: ko refuses a layout path that is
+# not a valid repository name (upper case, as in a test's temp directory),
+# and a failed build leaves the previous image in place.
 image: $(KO)
-	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	@tmp=$$(mktemp -d); out=bin/.image-$$$$; trap 'rm -rf "$$tmp" "$$out"' EXIT; \
 	epoch=$$(git log -1 --format=%ct 2>/dev/null || echo 0); \
 	revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
 	base=$$(SOURCE_DATE_EPOCH=$$epoch $(GO) run ./fixtures/image/base -layout "$$tmp/img" -platforms '$(IMAGE_PLATFORMS)'); \
-	rm -rf "$(IMAGE_DIR)"; mkdir -p "$(IMAGE_DIR)"; \
-	tarball=; case '$(IMAGE_PLATFORMS)' in *,*) ;; *) tarball="--tarball=$(IMAGE_DIR)/driftgate.tar";; esac; \
+	rm -rf "$$out"; mkdir -p "$$out"; \
+	tarball=; case '$(IMAGE_PLATFORMS)' in *,*) ;; *) tarball="--tarball=$$out/driftgate.tar";; esac; \
 	built=$$(KOCACHE="$$tmp" KO_DEFAULTBASEIMAGE="base.driftgate.invalid/static@$$base" KO_DOCKER_REPO='$(IMAGE_REPO)' \
 	SOURCE_DATE_EPOCH=$$epoch KO_DATA_DATE_EPOCH=$$epoch VERSION='$(VERSION)' \
 		$(KO) build ./cmd/driftgate --bare --push=false --sbom=none \
 		--platform='$(IMAGE_PLATFORMS)' --tags='$(VERSION)' \
 		--image-label=org.opencontainers.image.source=$(IMAGE_SOURCE),org.opencontainers.image.version='$(VERSION)',org.opencontainers.image.revision=$$revision \
-		--oci-layout-path="$(IMAGE_DIR)/oci" $$tarball); \
-	echo '$(IMAGE_REPO):$(VERSION)@'"$${built##*@}" > "$(IMAGE_DIR)/ref"; \
+		--oci-layout-path="$$out/oci" $$tarball); \
+	echo '$(IMAGE_REPO):$(VERSION)@'"$${built##*@}" > "$$out/ref"; \
+	rm -rf "$(IMAGE_DIR)"; mkdir -p "$$(dirname "$(IMAGE_DIR)")"; mv "$$out" "$(IMAGE_DIR)"; \
 	echo "image: $$(cat "$(IMAGE_DIR)/ref") in $(IMAGE_DIR)/oci$${tarball:+ and $(IMAGE_DIR)/driftgate.tar}"
 
 ## testbed: build kube-apiserver, etcd and kubectl (about 5 minutes the first time; skipped when present)
