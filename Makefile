@@ -32,12 +32,63 @@ export DRIFTGATE_TESTBED_BIN := $(TESTBED_BIN)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build test test-short lint demo testbed testbed-realistic testbed-keeper testbed-s3 chromium bench clean
+.PHONY: all build version ko image test test-short lint demo testbed testbed-realistic testbed-keeper testbed-s3 chromium bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/driftgate
+
+## version: the version `make build` and `make image` stamp
+version:
+	@echo $(VERSION)
+
+# The image: ko, built once per machine from its own tools module
+# (fixtures/image/ko, whose go.mod pins the version) into a per-user cache,
+# layers driftgate onto a base made here (fixtures/image/base), with no
+# Docker engine and no registry. The base is handed to ko through its cache
+# layout ($KOCACHE/img) under a name that resolves nowhere, by digest: ko
+# finds it there and never asks a registry (a lookup would fail, not pull).
+KO_VERSION := $(shell sed -n 's,^require github.com/google/ko ,,p' fixtures/image/ko/go.mod)
+KO := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/driftgate/tools/ko-$(KO_VERSION)
+IMAGE_REPO ?= ghcr.io/driftgate/driftgate
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_DIR ?= bin/image
+IMAGE_SOURCE := https://github.com/driftgate/driftgate
+
+$(KO):
+	@echo "ko: building ko $(KO_VERSION) into $@ (once per machine; 3 to 10 minutes on 2 cores)"
+	@d=$$(mkdir -p "$(dir $@)" && mktemp -d "$(dir $@).build-ko-XXXXXX"); trap 'rm -rf "$$d"' EXIT; \
+		(cd fixtures/image/ko && $(GO) build -trimpath -o "$$d/ko" github.com/google/ko); \
+		mv "$$d/ko" "$@"
+
+## ko: build ko if needed and print its path
+ko: $(KO)
+	@echo $(KO)
+
+## image: the image as an OCI layout in $(IMAGE_DIR)/oci (an index of IMAGE_PLATFORMS), and with one platform also a tarball for docker load, $(IMAGE_DIR)/driftgate.tar; no Docker, no registry
+# Times are the commit's (SOURCE_DATE_EPOCH), so the same commit and CA
+# bundle give the same digests. $(IMAGE_DIR)/ref is the image's reference,
+# $(IMAGE_REPO):$(VERSION)@<digest>. ko writes into bin/.image-PID first,
+# and the result replaces IMAGE_DIR whole: ko refuses a layout path that is
+# not a valid repository name (upper case, as in a test's temp directory),
+# and a failed build leaves the previous image in place.
+image: $(KO)
+	@tmp=$$(mktemp -d); out=bin/.image-$$$$; trap 'rm -rf "$$tmp" "$$out"' EXIT; \
+	epoch=$$(git log -1 --format=%ct 2>/dev/null || echo 0); \
+	revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown); \
+	base=$$(SOURCE_DATE_EPOCH=$$epoch $(GO) run ./fixtures/image/base -layout "$$tmp/img" -platforms '$(IMAGE_PLATFORMS)'); \
+	rm -rf "$$out"; mkdir -p "$$out"; \
+	tarball=; case '$(IMAGE_PLATFORMS)' in *,*) ;; *) tarball="--tarball=$$out/driftgate.tar";; esac; \
+	built=$$(KOCACHE="$$tmp" KO_DEFAULTBASEIMAGE="base.driftgate.invalid/static@$$base" KO_DOCKER_REPO='$(IMAGE_REPO)' \
+	SOURCE_DATE_EPOCH=$$epoch KO_DATA_DATE_EPOCH=$$epoch VERSION='$(VERSION)' \
+		$(KO) build ./cmd/driftgate --bare --push=false --sbom=none \
+		--platform='$(IMAGE_PLATFORMS)' --tags='$(VERSION)' \
+		--image-label=org.opencontainers.image.source=$(IMAGE_SOURCE),org.opencontainers.image.version='$(VERSION)',org.opencontainers.image.revision=$$revision \
+		--oci-layout-path="$$out/oci" $$tarball); \
+	echo '$(IMAGE_REPO):$(VERSION)@'"$${built##*@}" > "$$out/ref"; \
+	rm -rf "$(IMAGE_DIR)"; mkdir -p "$$(dirname "$(IMAGE_DIR)")"; mv "$$out" "$(IMAGE_DIR)"; \
+	echo "image: $$(cat "$(IMAGE_DIR)/ref") in $(IMAGE_DIR)/oci$${tarball:+ and $(IMAGE_DIR)/driftgate.tar}"
 
 ## testbed: build kube-apiserver, etcd and kubectl (about 5 minutes the first time; skipped when present)
 testbed:
@@ -128,7 +179,7 @@ chromium:
 # benchmark running beside it is not a leak). A realistic bed's controller
 # manager, scheduler and kwok, and the S3 bed's weed, name files under
 # $tmp/driftgate-testbed-*.
-test: testbed-keeper testbed-s3 chromium
+test: testbed-keeper testbed-s3 chromium $(KO)
 	@tmp=$$(mktemp -d -t driftgate-test-XXXXXX); \
 	rc=0; TMPDIR=$$tmp $(GO) test -count=1 -timeout 40m ./... || rc=$$?; \
 	(cd fixtures/realism && TMPDIR=$$tmp $(GO) test -count=1 -timeout 20m ./...) || rc=$$?; \
