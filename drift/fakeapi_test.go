@@ -39,8 +39,11 @@ type fakeAPI struct {
 func (f *fakeAPI) start(t testing.TB) *rest.Config {
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
-	return &rest.Config{Host: srv.URL}
+	return f.config(srv.URL)
 }
+
+// config is the client configuration of a fakeAPI serving at host.
+func (f *fakeAPI) config(host string) *rest.Config { return &rest.Config{Host: host} }
 
 func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
