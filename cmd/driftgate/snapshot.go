@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strings"
@@ -144,14 +143,16 @@ func (o *snapshotOptions) Validate() error {
 func (o *snapshotOptions) Run(ctx context.Context) error {
 	norm := drift.NewNormalizer([]byte(os.Getenv("DRIFTGATE_DIGEST_KEY")))
 	var snap *drift.Snapshot
-	var out snapshotWriter
+	// out writes the snapshot, whose objects wait on disk in sorted runs
+	// so that memory does not grow with the cluster (issue 19).
+	var out *drift.SpilledSnapshot
 	if len(o.fromManifests) > 0 {
-		var err error
-		snap, err = drift.SnapshotFromManifests(o.fromManifests, drift.ManifestOptions{Scope: o.scope, Normalizer: norm})
+		sp, err := drift.SpillManifests(o.fromManifests, drift.ManifestOptions{Scope: o.scope, Normalizer: norm}, drift.SpillOptions{})
 		if err != nil {
 			return err
 		}
-		out = inMemorySnapshot{snap}
+		defer sp.Close()
+		snap, out = sp.Head, sp
 	} else {
 		cfg, contextName, cerr := o.kube.restConfig("")
 		if cerr != nil {
@@ -212,7 +213,7 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 
 // publish writes snap under the -o URL's prefix and moves its latest
 // pointer, then says where on ErrOut, without the URL's query.
-func (o *snapshotOptions) publish(ctx context.Context, snap *drift.Snapshot, out snapshotWriter) error {
+func (o *snapshotOptions) publish(ctx context.Context, snap *drift.Snapshot, out *drift.SpilledSnapshot) error {
 	// Compressed as it is written: the JSON of a large cluster is never
 	// held whole, only its gzip, some thirty times smaller.
 	var buf bytes.Buffer
@@ -229,19 +230,6 @@ func (o *snapshotOptions) publish(ctx context.Context, snap *drift.Snapshot, out
 	}
 	return err
 }
-
-// snapshotWriter writes a snapshot: held in memory (from manifests) or
-// spilled (drift.SpilledSnapshot, of a live cluster).
-type snapshotWriter interface {
-	Encode(w io.Writer) error
-	Save(path string) error
-	Objects() int
-}
-
-// inMemorySnapshot is a snapshotWriter of a drift.Snapshot.
-type inMemorySnapshot struct{ *drift.Snapshot }
-
-func (s inMemorySnapshot) Objects() int { return len(s.Snapshot.Objects) }
 
 // scopeFromFlags builds a scope from -n and --exclude, adding the default excludes.
 func scopeFromFlags(namespaces, exclude []string, noDefaults bool) drift.Scope {
