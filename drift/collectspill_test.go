@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -209,7 +210,10 @@ func TestCollectSpilledLeavesNoTemporaryFiles(t *testing.T) {
 	dir := t.TempDir()
 	runs := 0
 	var seen []string
+	var mu sync.Mutex // runs are spilled from several goroutines
 	spillTestHook = func() error {
+		mu.Lock()
+		defer mu.Unlock()
 		runs++
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
