@@ -69,6 +69,12 @@ func ReaderConfig(cfg *rest.Config) *rest.Config {
 // scope, paginated, several types at once. A type that cannot be listed is
 // recorded as unobserved with the reason; an unreachable server is an error.
 func Collect(ctx context.Context, cfg *rest.Config, opts CollectOptions) (*Snapshot, error) {
+	return collect(ctx, cfg, opts, nil)
+}
+
+// collect is Collect; with spill, each page's objects go to spill as a
+// sorted run instead of into the snapshot (see CollectSpilled).
+func collect(ctx context.Context, cfg *rest.Config, opts CollectOptions, spill *spillFile) (*Snapshot, error) {
 	if opts.Normalizer == nil {
 		opts.Normalizer = NewNormalizer(nil)
 	}
@@ -117,7 +123,7 @@ func Collect(ctx context.Context, cfg *rest.Config, opts CollectOptions) (*Snaps
 	s.Unobserved = unobserved
 	opts.Log.Info("discovered resource types", "server", cfg.Host, "types", len(types), "unobserved", len(unobserved))
 
-	c := &collector{rc: rc, opts: opts, snap: s, total: len(types), decoding: make(chan struct{}, max(2, goruntime.GOMAXPROCS(0)))}
+	c := &collector{rc: rc, opts: opts, snap: s, spill: spill, total: len(types), decoding: make(chan struct{}, max(2, goruntime.GOMAXPROCS(0)))}
 	c.buffers = make(chan []byte, 2*opts.Concurrency+cap(c.decoding))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Concurrency)

@@ -26,6 +26,10 @@ type collector struct {
 	rc   rest.Interface
 	opts CollectOptions
 	snap *Snapshot
+	// spill, when set, takes each page's objects (CollectSpilled), and
+	// lists numbers the LISTs for it.
+	spill *spillFile
+	lists atomic.Int64
 
 	mu      sync.Mutex
 	failed  map[ResourceType]bool
@@ -58,7 +62,7 @@ func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error 
 	}
 	path = append(path, rt.Resource)
 	start := time.Now()
-	pages := &typePages{c: c, rt: rt}
+	pages := &typePages{c: c, rt: rt, list: int(c.lists.Add(1))}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	f := c.fetch(ctx, path, "", 0)
@@ -107,6 +111,9 @@ func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error 
 		if fatal {
 			return fmt.Errorf("listing %s: %w", rt.GroupKind(), unreachable(c.snap.Metadata.Server, err))
 		}
+		if c.spill != nil {
+			c.spill.drop(pages.list)
+		}
 		c.opts.Log.Warn("resource type not observed", "type", rt.GroupKind(), "namespace", ns, "reason", reason)
 		c.mu.Lock()
 		if c.failed == nil {
@@ -119,6 +126,14 @@ func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error 
 		return nil
 	}
 	c.opts.Log.Debug("listed", "type", rt.GroupKind(), "namespace", ns, "objects", len(pages.objs), "folded", pages.folded, "took", time.Since(start))
+	if c.spill != nil {
+		// Twins are folded as the runs are merged (SpilledSnapshot.Encode).
+		c.mu.Lock()
+		c.snap.Metadata.Folded += pages.folded
+		c.mu.Unlock()
+		c.finish(pages.spilled)
+		return nil
+	}
 	objs, twins := foldTwins(pages.objs)
 	c.mu.Lock()
 	c.snap.Objects = append(c.snap.Objects, objs...)
@@ -133,10 +148,14 @@ func (c *collector) list(ctx context.Context, rt ResourceType, ns string) error 
 type typePages struct {
 	c  *collector
 	rt ResourceType
+	// list numbers this LIST for the spill.
+	list int
 
 	mu     sync.Mutex
 	objs   []Object
 	folded int
+	// spilled counts the objects given to the spill.
+	spilled int
 	// err is the first page that could not be read or decoded (the type
 	// is then unobserved), hard the first object Normalize refused.
 	err      error
@@ -172,7 +191,7 @@ func (p *typePages) decode(f fetched, next string, want bool) string {
 		return ""
 	}
 	var enc *jsonx.Writer
-	if p.c.opts.ForWriting {
+	if p.c.opts.ForWriting || p.c.spill != nil {
 		enc = &jsonx.Writer{}
 	}
 	rt := p.rt
@@ -201,7 +220,30 @@ func (p *typePages) decode(f fetched, next string, want bool) string {
 		if enc != nil {
 			o.encode(enc)
 		}
+		if p.c.spill != nil && o.Encoded == nil {
+			p.mu.Lock()
+			if p.hard == nil {
+				p.hard = fmt.Errorf("%w: %s", errNotSpillable, o.ID())
+			}
+			p.mu.Unlock()
+			return ""
+		}
 		objs = append(objs, o)
+	}
+	if p.c.spill != nil {
+		if err := p.c.spill.addRun(p.list, objs); err != nil {
+			p.mu.Lock()
+			if p.hard == nil {
+				p.hard = err
+			}
+			p.mu.Unlock()
+			return ""
+		}
+		p.mu.Lock()
+		p.spilled += len(objs)
+		p.folded += folded
+		p.mu.Unlock()
+		return cont
 	}
 	p.mu.Lock()
 	p.objs = append(p.objs, objs...)

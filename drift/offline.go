@@ -63,7 +63,25 @@ type ManifestOptions struct {
 // (managed fields, status, last-applied, Secret values) is not held for the
 // whole folder; which kinds are namespaced is known only once every CRD has
 // been read, so namespaces and scope are settled at the end.
+//
+// The objects are spilled as they are read (SpillManifests) and the
+// snapshot loaded back as a file is: a large folder is never held as the
+// maps normalization makes, only as a loaded snapshot holds it (equal
+// small maps shared), and a streaming comparison can read the spilled
+// snapshot instead (issue 19).
 func SnapshotFromManifests(paths []string, opts ManifestOptions) (*Snapshot, error) {
+	sp, err := SpillManifests(paths, opts, SpillOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer sp.Close()
+	return loadSpilled(sp, "")
+}
+
+// manifestsInMemory is SnapshotFromManifests holding every object as it is
+// normalized: what SpillManifests falls back to when an object cannot be
+// encoded as it is read, and what its test holds it to.
+func manifestsInMemory(paths []string, opts ManifestOptions) (*Snapshot, error) {
 	b := newManifestBuilder(opts)
 	var notes []string
 	for _, p := range paths {
@@ -94,6 +112,9 @@ type manifestBuilder struct {
 	pending []pendingObject
 	// crds are the scopes of kinds defined by CRDs, by group/kind: true for Cluster.
 	crds map[string]bool
+	// store, when set, keeps each normalized object encoded in a
+	// temporary file instead of in pending (SpillManifests).
+	store *manifestStore
 }
 
 // pendingObject is a manifest normalized before its scope is known.
@@ -108,6 +129,10 @@ type pendingObject struct {
 	obj                  Object // empty when excluded by kind, folded or failed
 	fold                 bool
 	err                  error
+	// stored is where obj went, with a store, and objGroup, objKind and
+	// objName its identity.
+	stored                     manifestStored
+	objGroup, objKind, objName string
 }
 
 func newManifestBuilder(opts ManifestOptions) *manifestBuilder {
@@ -137,6 +162,11 @@ func (b *manifestBuilder) add(ms []Manifest) {
 		if p.hasMeta && !b.opts.Scope.excludes(p.group, p.kind) {
 			p.obj, p.fold, p.err = b.opts.Normalizer.Normalize(m.Object)
 			if p.fold {
+				p.obj = Object{}
+			}
+			if b.store != nil && p.err == nil && !p.fold {
+				p.objGroup, p.objKind, p.objName = p.obj.Group, p.obj.Kind, p.obj.Name
+				b.store.keep(&p, p.obj, !isClusterScoped(p.group, p.kind, b.crds))
 				p.obj = Object{}
 			}
 		}

@@ -21,7 +21,11 @@ var ErrCorruptSnapshot = errors.New("snapshot is corrupt or was edited")
 const gzipLevel = 3
 
 // Save writes the snapshot to path atomically, gzipped when path ends in ".gz".
-func (s *Snapshot) Save(path string) error {
+func (s *Snapshot) Save(path string) error { return saveEncoded(path, s.Encode) }
+
+// saveEncoded writes what encode writes to path atomically, gzipped when
+// path ends in ".gz": Snapshot.Save and SpilledSnapshot.Save.
+func saveEncoded(path string, encode func(io.Writer) error) error {
 	err := atomicfile.Write(path, 0o666, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		var zw *gzip.Writer
@@ -33,7 +37,7 @@ func (s *Snapshot) Save(path string) error {
 			zw, _ = gzip.NewWriterLevel(bw, gzipLevel)
 			out = zw
 		}
-		if err := s.Encode(out); err != nil {
+		if err := encode(out); err != nil {
 			return err
 		}
 		if zw != nil {

@@ -143,24 +143,34 @@ func (o *snapshotOptions) Validate() error {
 func (o *snapshotOptions) Run(ctx context.Context) error {
 	norm := drift.NewNormalizer([]byte(os.Getenv("DRIFTGATE_DIGEST_KEY")))
 	var snap *drift.Snapshot
-	var err error
+	// out writes the snapshot, whose objects wait on disk in sorted runs
+	// so that memory does not grow with the cluster (issue 19).
+	var out *drift.SpilledSnapshot
 	if len(o.fromManifests) > 0 {
-		snap, err = drift.SnapshotFromManifests(o.fromManifests, drift.ManifestOptions{Scope: o.scope, Normalizer: norm})
+		sp, err := drift.SpillManifests(o.fromManifests, drift.ManifestOptions{Scope: o.scope, Normalizer: norm}, drift.SpillOptions{})
+		if err != nil {
+			return err
+		}
+		defer sp.Close()
+		snap, out = sp.Head, sp
 	} else {
 		cfg, contextName, cerr := o.kube.restConfig("")
 		if cerr != nil {
 			return cerr
 		}
 		progress := newProgress(o.streams.ErrOut, isTerminal(o.streams.ErrOut))
-		snap, err = drift.Collect(ctx, cfg, drift.CollectOptions{
+		// Spilled: the objects wait on disk in sorted runs, so memory does
+		// not grow with the cluster (BENCHMARKS.md, issue 19).
+		sp, err := drift.CollectSpilled(ctx, cfg, drift.CollectOptions{
 			Context: contextName, Scope: o.scope, ChunkSize: o.chunkSize, Concurrency: o.concurrency,
 			RequestTimeout: requestTimeout(o.kube), Normalizer: norm, Progress: progress.Update, Log: o.global.log,
-			ForWriting: true,
-		})
+		}, drift.SpillOptions{})
 		progress.Done()
-	}
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
+		defer sp.Close()
+		snap, out = sp.Head, sp
 	}
 	if o.signer != nil {
 		snap.SignWith = &drift.SnapshotSigning{Signer: o.signer, Environment: o.environment}
@@ -170,19 +180,19 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 	}
 	switch {
 	case o.output == "-":
-		if err := snap.Encode(o.streams.Out); err != nil {
+		if err := out.Encode(o.streams.Out); err != nil {
 			return err
 		}
 	case blobstore.IsURL(o.output):
-		if err := o.publish(ctx, snap); err != nil {
+		if err := o.publish(ctx, snap, out); err != nil {
 			return err
 		}
 	default:
-		if err := snap.Save(o.output); err != nil {
+		if err := out.Save(o.output); err != nil {
 			return err
 		}
 	}
-	o.global.log.Info("snapshot written", "file", blobstore.Redact(o.output), "objects", len(snap.Objects), "digest", snap.Digest)
+	o.global.log.Info("snapshot written", "file", blobstore.Redact(o.output), "objects", out.Objects(), "digest", snap.Digest)
 	if o.signer != nil {
 		fmt.Fprintf(o.streams.ErrOut, "driftgate: snapshot signed for environment %s, cluster %s, with key %s\n",
 			textsafe.Line(o.environment), textsafe.Line(snap.Metadata.Cluster.String()), o.signer.KeyID())
@@ -203,12 +213,18 @@ func (o *snapshotOptions) Run(ctx context.Context) error {
 
 // publish writes snap under the -o URL's prefix and moves its latest
 // pointer, then says where on ErrOut, without the URL's query.
-func (o *snapshotOptions) publish(ctx context.Context, snap *drift.Snapshot) error {
+func (o *snapshotOptions) publish(ctx context.Context, snap *drift.Snapshot, out *drift.SpilledSnapshot) error {
+	// Compressed as it is written: the JSON of a large cluster is never
+	// held whole, only its gzip, some thirty times smaller.
 	var buf bytes.Buffer
-	if err := snap.Encode(&buf); err != nil {
+	zw := blobstore.NewGzipWriter(&buf)
+	if err := out.Encode(zw); err != nil {
 		return err
 	}
-	obj, err := blobstore.Publish(ctx, o.output, snap.Metadata.CapturedAt, buf.Bytes(), o.keep)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	obj, err := blobstore.PublishGzipped(ctx, o.output, snap.Metadata.CapturedAt, buf.Bytes(), o.keep)
 	if obj != "" {
 		fmt.Fprintf(o.streams.ErrOut, "driftgate: published %s; latest names it\n", textsafe.Line(blobstore.Redact(obj)))
 	}

@@ -35,6 +35,27 @@ const gzipLevel = 3
 // as written; show it through Redact. An error after latest moved (in
 // pruning) comes with objectURL set.
 func Publish(ctx context.Context, url string, capturedAt time.Time, snapshotJSON []byte, keep int) (objectURL string, err error) {
+	var gz bytes.Buffer
+	zw := NewGzipWriter(&gz)
+	if _, err := zw.Write(snapshotJSON); err != nil {
+		return "", err
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	return PublishGzipped(ctx, url, capturedAt, gz.Bytes(), keep)
+}
+
+// NewGzipWriter compresses a snapshot as Publish does, for PublishGzipped.
+func NewGzipWriter(w io.Writer) *gzip.Writer {
+	zw, _ := gzip.NewWriterLevel(w, gzipLevel)
+	return zw
+}
+
+// PublishGzipped is Publish for a snapshot already gzipped (NewGzipWriter):
+// a snapshot written as it is merged (drift.SpilledSnapshot) is never held
+// whole as JSON, only compressed, some thirty times smaller.
+func PublishGzipped(ctx context.Context, url string, capturedAt time.Time, data []byte, keep int) (objectURL string, err error) {
 	l, err := parse(url)
 	if err != nil {
 		return "", err
@@ -51,15 +72,6 @@ func Publish(ctx context.Context, url string, capturedAt time.Time, snapshotJSON
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
 
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzipLevel)
-	if _, err := zw.Write(snapshotJSON); err != nil {
-		return "", err
-	}
-	if err := zw.Close(); err != nil {
-		return "", err
-	}
-	data := gz.Bytes()
 	sum := sha256.Sum256(data)
 	p := pointer{APIVersion: pointerAPIVersion, Kind: pointerKind, Object: capturedAt.UTC().Format(timeLayout) + objectSuffix,
 		SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), CapturedAt: capturedAt.UTC()}
