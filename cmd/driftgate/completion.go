@@ -44,7 +44,7 @@ func completeKubeNames(prefix string, pick func(*clientcmdapi.Config) []string) 
 		}
 		var out []string
 		for _, name := range pick(cfg) {
-			if strings.HasPrefix(prefix+name, toComplete) {
+			if shellSafe(name) && strings.HasPrefix(prefix+name, toComplete) {
 				out = append(out, prefix+name)
 			}
 		}
@@ -143,4 +143,26 @@ func registerCompletions(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// shellSafe reports whether name can be offered to a shell: bash's
+// completion script passes the candidates to compgen -W, which expands
+// each word ($(...), backquotes, variables), so a kubeconfig's context
+// named $(cmd) would run cmd at the next TAB. Names are offered only when
+// made of letters, digits and the punctuation real context names use
+// (kind-dev, arn:aws:eks:REGION:ACCOUNT:cluster/NAME, gke_P_Z_N,
+// user@cluster).
+func shellSafe(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("-_.:/@+=,%", r):
+		default:
+			return false
+		}
+	}
+	return true
 }

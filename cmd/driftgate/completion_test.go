@@ -150,3 +150,20 @@ func TestCompletionScripts(t *testing.T) {
 		}
 	}
 }
+
+// TestCompleteHostileContextNames: bash's completion script hands the
+// candidates to compgen -W, which expands each word, command substitution
+// included: a context named $(cmd) in a kubeconfig someone handed over
+// would run cmd at the next TAB. Such names are not offered.
+func TestCompleteHostileContextNames(t *testing.T) {
+	kc := writeKubeconfig(t, "dev", "$(touch pwned)", "`id`", "a;b", "arn:aws:eks:eu-west-1:123456789012:cluster/prod", "gke_p_z_prod")
+	got, _ := complete(t, "diff", "--kubeconfig", kc, "")
+	want := []string{"context:arn:aws:eks:eu-west-1:123456789012:cluster/prod", "context:dev", "context:gke_p_z_prod"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("candidates (-want +got):\n%s", diff)
+	}
+	got, _ = complete(t, "snapshot", "--kubeconfig", kc, "--context", "")
+	if diff := cmp.Diff([]string{"arn:aws:eks:eu-west-1:123456789012:cluster/prod", "dev", "gke_p_z_prod"}, got); diff != "" {
+		t.Errorf("--context candidates (-want +got):\n%s", diff)
+	}
+}

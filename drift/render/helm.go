@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -79,6 +80,9 @@ var testHookEvents = []string{"test", "test-success", "test-failure"}
 // except `helm test` ones, which run only on demand. Errors name the file
 // and line the template engine or the YAML parser gives.
 func HelmManifests(h Helm, caps Capabilities) (*Rendered, error) {
+	if err := helmLinksInside(h.Chart); err != nil {
+		return nil, err
+	}
 	ch, err := loader.Load(h.Chart)
 	if err != nil {
 		return nil, fmt.Errorf("loading chart %s: %w", h.Chart, err)
@@ -180,6 +184,43 @@ func HelmManifests(h Helm, caps Capabilities) (*Rendered, error) {
 		out.Notes = append(out.Notes, fmt.Sprintf("%s: %d helm test resources left out (they exist only while helm test runs): %s", h.Chart, len(tests), strings.Join(slices.Compact(tests), ", ")))
 	}
 	return out, nil
+}
+
+// helmLinksInside refuses a chart directory holding a symbolic link that
+// leads out of it: Helm's loader follows links, so a chart could read any
+// file of the machine running the gate (with .Files.Get, into an object
+// the report shows). A packaged chart holds no links that Helm follows.
+func helmLinksInside(chartPath string) error {
+	info, err := os.Stat(chartPath)
+	if err != nil || !info.IsDir() {
+		return nil // the loader words the error, or reads the archive
+	}
+	root, err := filepath.EvalSymlinks(chartPath)
+	if err != nil {
+		return fmt.Errorf("loading chart %s: %w", chartPath, err)
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("loading chart %s: %w", chartPath, err)
+		}
+		if d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		target, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			var in string
+			in, err = filepath.Rel(root, target)
+			if err == nil && (in == ".." || strings.HasPrefix(in, ".."+string(filepath.Separator)) || filepath.IsAbs(in)) {
+				err = errors.New("it leads out of the chart's directory")
+			}
+		}
+		if err != nil {
+			return &drift.InputError{File: filepath.Join(chartPath, rel), Msg: "a symbolic link driftgate does not follow: " + err.Error(),
+				Hint: "a chart's files are read only from inside its directory: copy the file into the chart"}
+		}
+		return nil
+	})
 }
 
 // helmCheckDependencies refuses a chart whose Chart.yaml names a

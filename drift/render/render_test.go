@@ -2,10 +2,14 @@ package render
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -371,5 +375,114 @@ func TestKustomizeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKustomizeRemoteFiles: kustomize's loader fetches any file it loads
+// (a patch, a generator's file, a replacement, the OpenAPI schema, a
+// builtin transformer's or generator's config) over http(s) when the path
+// is a URL, whatever the load restrictions say: each must be refused
+// before the build, and nothing fetched.
+func TestKustomizeRemoteFiles(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {x: fetched}\n")
+	}))
+	defer srv.Close()
+	url := srv.URL + "/remote.yaml"
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+	}{
+		{"patches path", map[string]string{"kustomization.yaml": "resources:\n- cm.yaml\npatches:\n- path: " + url + "\n"}},
+		{"patchesStrategicMerge", map[string]string{"kustomization.yaml": "resources:\n- cm.yaml\npatchesStrategicMerge:\n- " + url + "\n"}},
+		{"patchesJson6902 path", map[string]string{"kustomization.yaml": "resources:\n- cm.yaml\npatchesJson6902:\n- target: {version: v1, kind: ConfigMap, name: a}\n  path: " + url + "\n"}},
+		{"configMapGenerator files", map[string]string{"kustomization.yaml": "configMapGenerator:\n- name: g\n  files:\n  - key=" + url + "\n"}},
+		{"secretGenerator envs", map[string]string{"kustomization.yaml": "secretGenerator:\n- name: g\n  envs:\n  - " + url + "\n"}},
+		{"replacements path", map[string]string{"kustomization.yaml": "resources:\n- cm.yaml\nreplacements:\n- path: " + url + "\n"}},
+		{"openapi path", map[string]string{"kustomization.yaml": "resources:\n- cm.yaml\nopenapi:\n  path: " + url + "\n"}},
+		{"transformer config", map[string]string{
+			"kustomization.yaml": "resources:\n- cm.yaml\ntransformers:\n- patch.yaml\n",
+			"patch.yaml":         "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\npath: " + url + "\n",
+		}},
+		{"in a component", map[string]string{
+			"kustomization.yaml":      "resources:\n- cm.yaml\ncomponents:\n- comp\n",
+			"comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: " + url + "\n",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			tc.files["cm.yaml"] = cm
+			for name, body := range tc.files {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := hits.Load()
+			_, err := KustomizeManifests(root)
+			if hits.Load() != before {
+				t.Errorf("kustomize fetched %s", url)
+			}
+			if !errors.Is(err, ErrNeedsNetwork) {
+				t.Errorf("error is not %v: %v", ErrNeedsNetwork, err)
+			}
+		})
+	}
+}
+
+// TestHelmSymlinkOutside: Helm's loader follows symbolic links, so a
+// chart could carry a link to any file on the machine running the gate
+// and render it with .Files.Get into a ConfigMap that the report shows.
+// A link that leaves the chart's directory is refused.
+func TestHelmSymlinkOutside(t *testing.T) {
+	t.Parallel()
+	secret := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(secret, []byte("s3cr3t-from-the-runner"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, link := range []string{"files/token", "templates/sub/token"} {
+		t.Run(link, func(t *testing.T) {
+			t.Parallel()
+			dir := writeChart(t, map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: {{ .Files.Get \"" + link + "\" | quote }}\n"})
+			p := filepath.Join(dir, link)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(secret, p); err != nil {
+				t.Fatal(err)
+			}
+			r, err := HelmManifests(Helm{Chart: dir}, Capabilities{})
+			if err == nil {
+				t.Fatalf("rendered: %v", r.Manifests)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("the error shows the file: %v", err)
+			}
+		})
+	}
+	// A link inside the chart stays allowed.
+	dir := writeChart(t, map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: {{ .Files.Get \"files/b\" | quote }}\n"})
+	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "files", "a"), []byte("inside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("a", filepath.Join(dir, "files", "b")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := HelmManifests(Helm{Chart: dir}, Capabilities{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, r.Manifests, "ConfigMap", "a")["data"].(map[string]any)["x"]; got != "inside" {
+		t.Errorf("x = %v", got)
 	}
 }
