@@ -97,7 +97,7 @@ func completeRuleIDs(load func() ([]*rules.RuleSet, error)) completionFunc {
 		var out []string
 		for _, s := range sets {
 			for _, r := range s.Rules {
-				if strings.HasPrefix(r.ID, toComplete) && !slices.Contains(out, r.ID) {
+				if shellSafe(r.ID) && strings.HasPrefix(r.ID, toComplete) && !slices.Contains(out, r.ID) {
 					out = append(out, r.ID)
 				}
 			}

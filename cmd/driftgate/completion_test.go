@@ -167,3 +167,17 @@ func TestCompleteHostileContextNames(t *testing.T) {
 		t.Errorf("--context candidates (-want +got):\n%s", diff)
 	}
 }
+
+// TestCompleteHostileRuleIDs: a rule file's ids reach bash's compgen -W
+// like context names do, so ids holding shell syntax are not offered.
+func TestCompleteHostileRuleIDs(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "hostile.yaml")
+	writeTestFile(t, f, "apiVersion: driftgate.dev/v1alpha1\nkind: RuleSet\nrules:\n"+
+		"- {id: team-ok, description: d, check: presence, severity: warn}\n"+
+		"- {id: \"team$(id)\", description: d, check: presence, severity: warn}\n"+
+		"- {id: \"team`id`\", description: d, check: presence, severity: warn}\n")
+	got, _ := complete(t, "rules", "explain", "--rules", f, "team")
+	if diff := cmp.Diff([]string{"team-ok"}, got); diff != "" {
+		t.Errorf("candidates (-want +got):\n%s", diff)
+	}
+}
