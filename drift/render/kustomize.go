@@ -89,11 +89,11 @@ func kustomizeLocalOnly(dir string, seen map[string]bool, configs bool) error {
 	if err := kustomizeRemoteFiles(file, data, doc); err != nil {
 		return err
 	}
-	//lint:ignore SA1019 Bases is deprecated, and kustomize still reads it.
 	lists := []struct {
 		entries []string
 		configs bool
 	}{
+		//lint:ignore SA1019 Bases is deprecated, and kustomize still reads it.
 		{k.Resources, configs}, {k.Bases, configs}, {k.Components, configs},
 		{k.Generators, true}, {k.Transformers, true}, {k.Validators, true},
 		{k.Crds, false}, {k.Configurations, false},
