@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -115,12 +115,19 @@ func (o *initOptions) Run(context.Context) error {
 		_, err := o.streams.Out.Write(o.starter.Data)
 		return err
 	}
-	if _, err := os.Lstat(o.configFile); err == nil && !o.force {
-		return fmt.Errorf("%s exists: init does not replace it; add --force to, or write elsewhere with --config PATH", o.configFile)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("checking %s: %w", o.configFile, err)
+	write := atomicfile.WriteNew
+	if o.force {
+		write = atomicfile.Write
 	}
-	if err := atomicfile.WriteBytes(o.configFile, 0o666, o.starter.Data); err != nil {
+	err := write(o.configFile, 0o666, func(w io.Writer) error {
+		_, err := w.Write(o.starter.Data)
+		return err
+	})
+	if errors.Is(err, fs.ErrExist) {
+		// Also when the file appeared while init was writing: never replaced.
+		return fmt.Errorf("%s exists: init does not replace it; add --force to, or write elsewhere with --config PATH", o.configFile)
+	}
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", o.configFile, err)
 	}
 	side := func(ctx string) string {

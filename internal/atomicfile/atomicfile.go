@@ -23,7 +23,26 @@ import (
 //
 // The rename replaces a symlink at path rather than writing through it, so
 // a link planted where the file goes cannot redirect the write.
-func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
+func Write(path string, perm os.FileMode, fill func(w io.Writer) error) error {
+	return write(path, perm, fill, os.Rename)
+}
+
+// WriteNew is Write for a file that must not exist yet: the finished
+// temporary file is linked to path, which fails with an error matching
+// fs.ErrExist when something is there (a file, a link, a directory), even
+// one created while fill ran; nothing is ever replaced.
+func WriteNew(path string, perm os.FileMode, fill func(w io.Writer) error) error {
+	return write(path, perm, fill, func(tmp, path string) error {
+		if err := os.Link(tmp, path); err != nil {
+			return err
+		}
+		return os.Remove(tmp)
+	})
+}
+
+// write fills a temporary file beside path, flushes it and hands it to
+// publish, which puts it in place.
+func write(path string, perm os.FileMode, fill func(w io.Writer) error, publish func(tmp, path string) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := createTemp(dir, "."+filepath.Base(path)+".tmp-", perm)
 	if err != nil {
@@ -44,8 +63,8 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", tmp.Name(), err)
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("renaming into %s: %w", path, err)
+	if err = publish(tmp.Name(), path); err != nil {
+		return fmt.Errorf("moving into %s: %w", path, err)
 	}
 	// Make the rename itself durable.
 	if d, derr := os.Open(dir); derr == nil {

@@ -1,6 +1,9 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -65,5 +68,58 @@ func TestWriteReplacesSymlink(t *testing.T) {
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink != 0 {
 		t.Errorf("link not replaced by a file: %v %v", fi, err)
+	}
+}
+
+// TestWriteNewNeverReplaces: WriteNew refuses a path that exists, also
+// when the file appears while the content is being written, and leaves
+// neither the other file changed nor a temporary file behind.
+func TestWriteNewNeverReplaces(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		before bool // the file exists before WriteNew starts
+		during bool // another writer creates it while fill runs
+	}{
+		{name: "exists", before: true},
+		{name: "appears while writing", during: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "driftgate.yaml")
+			if tt.before {
+				if err := os.WriteFile(path, []byte("theirs"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := WriteNew(path, 0o666, func(w io.Writer) error {
+				if tt.during {
+					if err := os.WriteFile(path, []byte("theirs"), 0o600); err != nil {
+						return err
+					}
+				}
+				_, err := w.Write([]byte("ours"))
+				return err
+			})
+			if !errors.Is(err, fs.ErrExist) {
+				t.Fatalf("WriteNew over an existing file: %v, want fs.ErrExist", err)
+			}
+			if b, _ := os.ReadFile(path); string(b) != "theirs" {
+				t.Errorf("the existing file holds %q, want it unchanged", b)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("left behind: %v", entries)
+			}
+		})
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.yaml")
+	if err := WriteNew(path, 0o600, func(w io.Writer) error { _, err := w.Write([]byte("ours")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "ours" {
+		t.Errorf("new file holds %q", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
 	}
 }
