@@ -117,28 +117,7 @@ func (s *Snapshot) encodeSealed(w io.Writer) error {
 	}
 	h.Write([]byte(`,"digest":""}` + "\n"))
 	s.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	integrity, err := s.IntegrityDigest()
-	if err != nil {
-		return err
-	}
-	s.Integrity = integrity
-	if err := s.sign(); err != nil {
-		return err
-	}
-	out.Key("digest", false, 1)
-	out.Str(s.Digest)
-	out.Key("integrity", false, 1)
-	out.Str(s.Integrity)
-	if s.Signature != nil {
-		out.Key("signature", false, 1)
-		if err := out.Reflect(s.Signature, 1); err != nil {
-			return err
-		}
-	}
-	out.Newline(0)
-	out.Buf = append(out.Buf, '}', '\n')
-	out.Flush()
-	return out.Err
+	return s.writeTail(out)
 }
 
 // encodedChunk is a run of consecutive objects, encoded: compact as the

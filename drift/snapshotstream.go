@@ -190,7 +190,8 @@ func (s *SpilledSnapshot) writeObjects(h io.Writer, out *jsonx.Writer) error {
 }
 
 // writeTail sets the integrity digest and signature, the content digest
-// being set, and writes them and the end of the file, as encodeSealed.
+// being set, and writes them and the end of the file: the one tail of
+// every snapshot file, written in memory (encodeSealed) or streamed.
 func (s *Snapshot) writeTail(out *jsonx.Writer) error {
 	integrity, err := s.IntegrityDigest()
 	if err != nil {
