@@ -325,21 +325,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		}
 	}
 	for name, e := range c.Environments {
-		resolve(&e.Kubeconfig)
-		resolve(&e.Snapshot)
-		resolve(&e.Manifests)
-		resolve(&e.Kustomize)
-		resolve(&e.Trust)
-		if e.Helm != nil {
-			h := *e.Helm
-			h.Values = slices.Clone(h.Values)
-			resolve(&h.Chart)
-			for i := range h.Values {
-				resolve(&h.Values[i])
-			}
-			e.Helm = &h
-		}
-		c.Environments[name] = e
+		c.Environments[name] = e.withPaths(resolve)
 	}
 	for i := range c.Rules {
 		if c.Rules[i] != "builtin" {
@@ -517,6 +503,26 @@ func checkEnvRefs(file string, root *yamlx.Node, lookupEnv func(string) (string,
 	return walk(root, nil)
 }
 
+// withPaths returns e with f applied to every file or folder it names
+// (kubeconfig, snapshot, manifests, kustomize, trust, the chart and its
+// values files); the Helm settings are copied first, so the Config the
+// caller read from stays as it was.
+func (e Environment) withPaths(f func(*string)) Environment {
+	for _, p := range []*string{&e.Kubeconfig, &e.Snapshot, &e.Manifests, &e.Kustomize, &e.Trust} {
+		f(p)
+	}
+	if e.Helm != nil {
+		h := *e.Helm
+		h.Values = slices.Clone(h.Values)
+		f(&h.Chart)
+		for i := range h.Values {
+			f(&h.Values[i])
+		}
+		e.Helm = &h
+	}
+	return e
+}
+
 // expandEnv replaces ${VAR} in the values listed by expandedPaths and
 // hookPaths, checked by checkEnvRefs. The expanded values live only in
 // memory; nothing writes them out.
@@ -528,21 +534,7 @@ func (c *Config) expandEnv() {
 	}
 	for name, e := range c.Environments {
 		expand(&e.Context)
-		expand(&e.Kubeconfig)
-		expand(&e.Snapshot)
-		expand(&e.Manifests)
-		expand(&e.Kustomize)
-		expand(&e.Trust)
-		if e.Helm != nil {
-			h := *e.Helm
-			h.Values = slices.Clone(h.Values)
-			expand(&h.Chart)
-			for i := range h.Values {
-				expand(&h.Values[i])
-			}
-			e.Helm = &h
-		}
-		c.Environments[name] = e
+		c.Environments[name] = e.withPaths(expand)
 	}
 	for i := range c.Rules {
 		expand(&c.Rules[i])
