@@ -77,7 +77,9 @@ var testHookEvents = []string{"test", "test-success", "test-failure"}
 // --skip-tests` would, client-only: no cluster is asked and no network
 // reached. A template that calls lookup fails with ErrNeedsCluster. CRDs
 // in crds/ are included (helm install creates them); hooks are included
-// except `helm test` ones, which run only on demand. Errors name the file
+// except `helm test` ones, which run only on demand, and those helm deletes
+// once they succeed (helm.sh/hook-delete-policy: hook-succeeded), which a
+// cluster at rest does not hold. Errors name the file
 // and line the template engine or the YAML parser gives.
 func HelmManifests(h Helm, caps Capabilities) (*Rendered, error) {
 	if err := helmLinksInside(h.Chart); err != nil {
@@ -154,7 +156,7 @@ func HelmManifests(h Helm, caps Capabilities) (*Rendered, error) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	var tests []string
+	var tests, deleted []string
 	for _, name := range names {
 		// NOTES.txt is shown to the user, not applied.
 		if strings.HasSuffix(name, "NOTES.txt") || strings.TrimSpace(files[name]) == "" {
@@ -170,8 +172,12 @@ func HelmManifests(h Helm, caps Capabilities) (*Rendered, error) {
 			return nil, err
 		}
 		for _, m := range ms {
-			if helmIsTest(m.Object) {
+			switch helmAtRest(m.Object) {
+			case helmTestHook:
 				tests = append(tests, name)
+				continue
+			case helmDeletedHook:
+				deleted = append(deleted, name)
 				continue
 			}
 			if opts.Namespace != "" {
@@ -182,6 +188,9 @@ func HelmManifests(h Helm, caps Capabilities) (*Rendered, error) {
 	}
 	if len(tests) > 0 {
 		out.Notes = append(out.Notes, fmt.Sprintf("%s: %d helm test resources left out (they exist only while helm test runs): %s", h.Chart, len(tests), strings.Join(slices.Compact(tests), ", ")))
+	}
+	if len(deleted) > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%s: %d hook resources left out (helm.sh/hook-delete-policy hook-succeeded: helm deletes them once they succeed, so a cluster at rest does not hold them): %s", h.Chart, len(deleted), strings.Join(slices.Compact(deleted), ", ")))
 	}
 	return out, nil
 }
@@ -372,17 +381,37 @@ func helmFile(chartPath string, ch *chart.Chart, name string) string {
 	return chartPath + "/" + name
 }
 
-// helmIsTest reports whether obj is a `helm test` resource.
-func helmIsTest(obj map[string]any) bool {
+// What a cluster at rest holds of a rendered object.
+const (
+	helmKept        = iota
+	helmTestHook    // a `helm test` resource: exists only while helm test runs
+	helmDeletedHook // a hook helm deletes once it succeeds
+)
+
+// helmAtRest tells whether a release's cluster holds obj once helm install
+// or upgrade has finished. Hooks stay (helm's default delete policy,
+// before-hook-creation, keeps the last one) unless their delete policy
+// says hook-succeeded; compared with a live cluster, such a hook Job would
+// be a false "missing in dev".
+func helmAtRest(obj map[string]any) int {
 	meta, _ := obj["metadata"].(map[string]any)
 	ann, _ := meta["annotations"].(map[string]any)
 	hook, _ := ann["helm.sh/hook"].(string)
+	if hook == "" {
+		return helmKept
+	}
 	for _, e := range strings.Split(hook, ",") {
 		if slices.Contains(testHookEvents, strings.TrimSpace(e)) {
-			return true
+			return helmTestHook
 		}
 	}
-	return false
+	policy, _ := ann["helm.sh/hook-delete-policy"].(string)
+	for _, p := range strings.Split(policy, ",") {
+		if strings.TrimSpace(p) == "hook-succeeded" {
+			return helmDeletedHook
+		}
+	}
+	return helmKept
 }
 
 // helmDefaultNamespace puts an object that names no namespace in ns, as

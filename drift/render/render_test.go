@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/driftgate/driftgate/drift"
@@ -484,5 +485,33 @@ func TestHelmSymlinkOutside(t *testing.T) {
 	}
 	if got := find(t, r.Manifests, "ConfigMap", "a")["data"].(map[string]any)["x"]; got != "inside" {
 		t.Errorf("x = %v", got)
+	}
+}
+
+// TestHelmHooksAtRest: a hook helm deletes once it succeeds is not held by
+// a cluster at rest, so it is left out (with a note) rather than reported
+// as missing from the live side; hooks helm keeps (its default
+// before-hook-creation, or no policy) stay.
+func TestHelmHooksAtRest(t *testing.T) {
+	t.Parallel()
+	job := func(name, ann string) string {
+		return "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: " + name + "\n  annotations:\n" + ann +
+			"spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: m, image: migrate}]\n"
+	}
+	chart := writeChart(t, map[string]string{
+		"migrate.yaml": job("migrate", "    helm.sh/hook: pre-upgrade,pre-install\n    helm.sh/hook-delete-policy: before-hook-creation, hook-succeeded\n"),
+		"seed.yaml":    job("seed", "    helm.sh/hook: post-install\n"),
+		"keep.yaml":    job("keep", "    helm.sh/hook: post-install\n    helm.sh/hook-delete-policy: before-hook-creation\n"),
+		"cm.yaml":      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+	})
+	r, err := HelmManifests(Helm{Chart: chart, Namespace: "shop"}, Capabilities{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"shop/ConfigMap/plain", "shop/Job/keep", "shop/Job/seed"}, ids(r.Manifests), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "1 hook resources left out (helm.sh/hook-delete-policy hook-succeeded") || !strings.Contains(r.Notes[0], "migrate.yaml") {
+		t.Errorf("notes: %q", r.Notes)
 	}
 }
