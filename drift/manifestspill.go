@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/driftgate/driftgate/internal/jsonx"
@@ -244,40 +243,5 @@ func (b *manifestBuilder) spilled(paths []string, out *spillFile) (*Snapshot, er
 			return nil, err
 		}
 	}
-	return s, nil
-}
-
-// loadSpilled writes sp to a temporary file (unlinked at once) and loads
-// it as LoadSnapshot does, for the comparisons that take a snapshot in
-// memory.
-func loadSpilled(sp *SpilledSnapshot, dir string) (*Snapshot, error) {
-	if sp.mem != nil {
-		return sp.mem, nil
-	}
-	f, err := os.CreateTemp(dir, "driftgate-manifests-*")
-	if err != nil {
-		return nil, fmt.Errorf("creating a temporary snapshot of the manifests: %w", err)
-	}
-	defer f.Close()
-	os.Remove(f.Name())
-	if err := sp.Encode(f); err != nil {
-		return nil, fmt.Errorf("writing a temporary snapshot of the manifests: %w", err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		return nil, err
-	}
-	limit := max(int64(DefaultMaxSnapshotSize), info.Size())
-	s, err := loadOffHeap(f, int(info.Size()), limit)
-	if s == nil && err == nil {
-		s, err = decodeSnapshot(f, int(info.Size()), limit)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading back the temporary snapshot of the manifests: %w", err)
-	}
-	s.Notes = sp.Head.Notes
 	return s, nil
 }

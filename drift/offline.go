@@ -75,7 +75,15 @@ func SnapshotFromManifests(paths []string, opts ManifestOptions) (*Snapshot, err
 		return nil, err
 	}
 	defer sp.Close()
-	return loadSpilled(sp, "")
+	if sp.mem != nil {
+		return sp.mem, nil
+	}
+	spool, err := sp.Spool("")
+	if err != nil {
+		return nil, err
+	}
+	defer spool.Close()
+	return spool.Load()
 }
 
 // manifestsInMemory is SnapshotFromManifests holding every object as it is

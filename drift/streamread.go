@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"time"
 
 	"github.com/driftgate/driftgate/drift/sign"
@@ -56,7 +55,7 @@ type SnapshotStream struct {
 	Redacted int
 
 	path    string
-	f       *os.File
+	f       io.Closer
 	in      io.Reader
 	win     []byte
 	pos     int
@@ -101,18 +100,28 @@ func OpenSnapshotStream(path string, opts LoadOptions, norm *Normalizer) (*Snaps
 		f.Close()
 		return nil, streamErr(path, errOverLimit)
 	}
-	s := &SnapshotStream{path: path, f: f, win: make([]byte, streamWindow), h: sha256.New(), redact: norm}
-	br := io.Reader(f)
+	s, err := openStream(path, f, f, limit, norm)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openStream reads the head of the snapshot in r (a file, plain or
+// gzipped, at its start), named path in errors; the stream's Close closes
+// c. It does not close c on an error.
+func openStream(path string, r io.ReadSeeker, c io.Closer, limit int64, norm *Normalizer) (*SnapshotStream, error) {
+	s := &SnapshotStream{path: path, f: c, win: make([]byte, streamWindow), h: sha256.New(), redact: norm}
+	br := io.Reader(r)
 	var magic [2]byte
-	n, _ := io.ReadFull(f, magic[:])
+	n, _ := io.ReadFull(r, magic[:])
 	if n == 2 && magic == [2]byte{0x1f, 0x8b} {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			f.Close()
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return nil, streamErr(path, err)
 		}
-		zr, err := gzip.NewReader(f)
+		zr, err := gzip.NewReader(r)
 		if err != nil {
-			f.Close()
 			return nil, streamErr(path, err)
 		}
 		br = zr
@@ -122,7 +131,6 @@ func OpenSnapshotStream(path string, opts LoadOptions, norm *Normalizer) (*Snaps
 	}
 	s.in = &limitReader{r: br, n: limit - int64(s.end)}
 	if err := s.readHead(); err != nil {
-		f.Close()
 		return nil, streamErr(path, err)
 	}
 	return s, nil

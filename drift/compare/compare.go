@@ -97,20 +97,32 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 	// Reading the API's list-map keys takes a few hundred milliseconds of
 	// one core: done while the sides load, it is ready when rules need it.
 	go drift.PrepareSchemas()
-	if devPath, prodPath, ok := streamPaths(dev, prod); ok && !opts.InMemory {
-		res, err := runStreaming(ctx, dev, prod, devPath, prodPath, opts)
-		if err == nil || ctx.Err() != nil {
-			return res, err
+	sides, ok := streamSides(dev, prod, opts)
+	if !ok || opts.InMemory {
+		return runInMemory(ctx, dev, prod, opts, [2]*streamSide{})
+	}
+	defer closeSides(sides)
+	for i, other := range []Environment{prod, dev} {
+		if err := sides[i].prepare(ctx, other, opts); err != nil {
+			return nil, err
 		}
-		if opts.Log != nil {
-			opts.Log.Info("comparing in memory: the snapshots could not be compared as they stream past", "reason", err)
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 	}
-	return runInMemory(ctx, dev, prod, opts)
+	res, err := runStreaming(ctx, sides, opts)
+	if err == nil || ctx.Err() != nil {
+		return res, err
+	}
+	if opts.Log != nil {
+		opts.Log.Info("comparing in memory: the snapshots could not be compared as they stream past", "reason", err)
+	}
+	return runInMemory(ctx, dev, prod, opts, sides)
 }
 
-// runInMemory is Run with both sides loaded whole.
-func runInMemory(ctx context.Context, dev, prod Environment, opts Options) (*drift.Result, error) {
+// runInMemory is Run with both sides loaded whole; a side already captured
+// or read for streaming (prepared) is loaded from its spool.
+func runInMemory(ctx context.Context, dev, prod Environment, opts Options, prepared [2]*streamSide) (*drift.Result, error) {
 	var notes []string
 	var devSnap, prodSnap *drift.Snapshot
 	var devLoc, prodLoc string
@@ -121,13 +133,18 @@ func runInMemory(ctx context.Context, dev, prod Environment, opts Options) (*dri
 		snap       **drift.Snapshot
 		loc        *string
 		otherSnap  **drift.Snapshot
-	}{{dev, prod, &devSnap, &devLoc, &prodSnap}, {prod, dev, &prodSnap, &prodLoc, &devSnap}}
+		prepared   *streamSide
+	}{{dev, prod, &devSnap, &devLoc, &prodSnap, prepared[0]}, {prod, dev, &prodSnap, &prodLoc, &devSnap, prepared[1]}}
 	if renderedSource(dev) && !renderedSource(prod) {
 		sides[0], sides[1] = sides[1], sides[0]
 	}
 	for _, side := range sides {
 		var err error
-		*side.snap, *side.loc, err = load(ctx, side.env, opts, defaultsFor(side.env, side.other, opts), &notes, *side.otherSnap)
+		if side.prepared != nil && side.prepared.spool != nil {
+			*side.snap, *side.loc, err = side.prepared.load(&notes)
+		} else {
+			*side.snap, *side.loc, err = load(ctx, side.env, opts, defaultsFor(side.env, side.other, opts), &notes, *side.otherSnap)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -216,10 +233,7 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 		}
 		return s, src.Path, checkAge(env.Name, src.Path, s, env.Trust != nil, opts)
 	case drift.SourceKindManifests:
-		mo := drift.ManifestOptions{Scope: opts.Scope, Normalizer: norm}
-		if opts.Now != nil {
-			mo.Now = opts.Now() // a manifests side is captured by the same clock
-		}
+		mo := manifestOptions(opts)
 		var s *drift.Snapshot
 		if defaults == nil {
 			s, err = drift.SnapshotFromManifests([]string{src.Path}, mo)
@@ -238,25 +252,62 @@ func load(ctx context.Context, env Environment, opts Options, defaults *defaults
 	case drift.SourceKindHelm, drift.SourceKindKustomize:
 		return loadRendered(ctx, env, src, opts, defaults, notes, other)
 	}
+	s, _, loc, err := capture(ctx, env, src, opts, false)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, loc, s.Seal()
+}
+
+// manifestOptions are how a side of manifests is read: in scope,
+// normalized as a live side is, and captured by the same clock.
+func manifestOptions(opts Options) drift.ManifestOptions {
+	mo := drift.ManifestOptions{Scope: opts.Scope, Normalizer: drift.NewNormalizer(opts.DigestKey)}
+	if opts.Now != nil {
+		mo.Now = opts.Now()
+	}
+	return mo
+}
+
+// capture takes env's live cluster (src names its context) as load does:
+// whole (drift.Collect), or with spill as drift.CollectSpilled takes it,
+// whose Head it also returns. Its errors and the check of the expected
+// cluster are load's. It returns where the snapshot came from,
+// context:NAME.
+func capture(ctx context.Context, env Environment, src drift.Source, opts Options, spill bool) (*drift.Snapshot, *drift.SpilledSnapshot, string, error) {
 	cfg, name, err := opts.RESTConfig(src.Context, env.Kubeconfig)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", env.Name, err)
+		return nil, nil, "", fmt.Errorf("%s: %w", env.Name, err)
 	}
-	co := drift.CollectOptions{Context: name, Scope: opts.Scope, RequestTimeout: opts.RequestTimeout, Normalizer: norm, Log: opts.Log}
+	co := drift.CollectOptions{Context: name, Scope: opts.Scope, RequestTimeout: opts.RequestTimeout, Normalizer: drift.NewNormalizer(opts.DigestKey), Log: opts.Log}
+	if opts.Now != nil {
+		co.Now = opts.Now() // captured by the same clock as the other side
+	}
 	if opts.Progress != nil {
 		co.Progress = opts.Progress.Update
 	}
-	s, err := drift.Collect(ctx, cfg, co)
+	var s *drift.Snapshot
+	var sp *drift.SpilledSnapshot
+	if spill {
+		if sp, err = drift.CollectSpilled(ctx, cfg, co, drift.SpillOptions{}); err == nil {
+			s = sp.Head
+		}
+	} else {
+		s, err = drift.Collect(ctx, cfg, co)
+	}
 	if opts.Progress != nil {
 		opts.Progress.Done()
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("%s (context %s): %w", env.Name, name, err)
+		return nil, nil, "", fmt.Errorf("%s (context %s): %w", env.Name, name, err)
 	}
 	if env.Cluster != nil && !sameCluster(env.Cluster, s.Metadata.Cluster) {
-		return nil, "", fmt.Errorf("%s (context %s): %w: the cluster is %s, %s expects %s", env.Name, name, drift.ErrOtherCluster, s.Metadata.Cluster, env.Name, env.Cluster)
+		if sp != nil {
+			sp.Close()
+		}
+		return nil, nil, "", fmt.Errorf("%s (context %s): %w: the cluster is %s, %s expects %s", env.Name, name, drift.ErrOtherCluster, s.Metadata.Cluster, env.Name, env.Cluster)
 	}
-	return s, "context:" + name, s.Seal()
+	return s, sp, "context:" + name, nil
 }
 
 // loadURL reads the snapshot a URL names from object storage (resolving

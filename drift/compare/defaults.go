@@ -24,6 +24,12 @@ const notApplied = "manifests compared as written; fields the API server would d
 // keptListed bounds the objects a note names; the log (-v) has them all.
 const keptListed = 5
 
+// notAppliedNote is the note of a manifests side compared as written
+// because no server was named, and why.
+func notAppliedNote(side, why string) string {
+	return fmt.Sprintf("server defaults not applied to the %s manifests: %s (%s)", side, notApplied, why)
+}
+
 // defaultsPlan is where the defaults of a manifests side come from: a kube
 // context, or nowhere (context empty), and why.
 type defaultsPlan struct {
@@ -94,7 +100,7 @@ func defaultedObjects(ctx context.Context, side, path string, ms []drift.Manifes
 		}
 	}
 	if plan.context == "" {
-		note("server defaults not applied to the %s manifests: %s (%s)", side, notApplied, plan.why)
+		note("%s", notAppliedNote(side, plan.why))
 		return drift.SnapshotFromManifestObjects([]string{path}, ms, skipped, mo)
 	}
 	where := "context:" + plan.context

@@ -38,10 +38,7 @@ func loadRendered(ctx context.Context, env Environment, src drift.Source, opts O
 			*notes = append(*notes, env.Name+": "+n)
 		}
 	}
-	mo := drift.ManifestOptions{Scope: opts.Scope, Normalizer: drift.NewNormalizer(opts.DigestKey)}
-	if opts.Now != nil {
-		mo.Now = opts.Now()
-	}
+	mo := manifestOptions(opts)
 	var s *drift.Snapshot
 	if defaults == nil {
 		s, err = drift.SnapshotFromManifestObjects([]string{where}, r.Manifests, nil, mo)

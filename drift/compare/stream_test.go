@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/output"
 	"github.com/driftgate/driftgate/fixtures/bench/gen"
@@ -213,11 +215,11 @@ func TestStreamingMatchesInMemory(t *testing.T) {
 			opts.RuleSets = tc.sets
 			opts.Now = func() time.Time { return now }
 			dev, prod := Environment{Name: "dev", Source: devPath}, Environment{Name: "prod", Source: prodPath}
-			want, err := runInMemory(context.Background(), dev, prod, opts)
+			want, err := runInMemory(context.Background(), dev, prod, opts, [2]*streamSide{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := runStreaming(context.Background(), dev, prod, devPath, prodPath, opts)
+			got, err := streamOnly(t, dev, prod, opts)
 			if err != nil {
 				t.Fatalf("not streamed: %v", err)
 			}
@@ -232,6 +234,27 @@ func TestStreamingMatchesInMemory(t *testing.T) {
 			}
 		})
 	}
+}
+
+// streamOnly is Run without its fallback to memory: both sides must
+// stream, and an error is the stream's.
+func streamOnly(t *testing.T, dev, prod Environment, opts Options) (*drift.Result, error) {
+	t.Helper()
+	sides, ok := streamSides(dev, prod, opts)
+	if !ok {
+		t.Fatalf("%s and %s are not compared as they stream past", dev.Source, prod.Source)
+	}
+	t.Cleanup(func() {
+		if err := closeSides(sides); err != nil {
+			t.Error(err)
+		}
+	})
+	for i, other := range []Environment{prod, dev} {
+		if err := sides[i].prepare(context.Background(), other, opts); err != nil {
+			return nil, err
+		}
+	}
+	return runStreaming(context.Background(), sides, opts)
 }
 
 // gzipCopy writes path's snapshot again, gzipped.
@@ -308,11 +331,11 @@ func TestStreamingFallsBackToMemory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := Options{RuleSets: builtin, Mapping: tc.mapping, Now: func() time.Time { return now }}
 			dev, prod := Environment{Name: "dev", Source: tc.dev}, Environment{Name: "prod", Source: tc.prod}
-			_, err := runStreaming(context.Background(), dev, prod, tc.dev, tc.prod, opts)
+			_, err := streamOnly(t, dev, prod, opts)
 			if !errors.Is(err, drift.ErrNotStreamable) || !strings.Contains(err.Error(), tc.why) {
 				t.Fatalf("streamed: %v; want ErrNotStreamable, %q", err, tc.why)
 			}
-			want, err := runInMemory(context.Background(), dev, prod, opts)
+			want, err := runInMemory(context.Background(), dev, prod, opts, [2]*streamSide{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -324,6 +347,130 @@ func TestStreamingFallsBackToMemory(t *testing.T) {
 			for _, f := range output.Formats {
 				if !bytes.Equal(wantOut[f], gotOut[f]) {
 					t.Errorf("-o %s differs:\n%s", f, firstDifference(wantOut[f], gotOut[f]))
+				}
+			}
+		})
+	}
+}
+
+// writeManifests writes s's objects as a folder of manifests: a file a
+// namespace (a multi-document YAML), cluster-scoped objects in one more,
+// and a README the walk passes over with a note.
+func writeManifests(t *testing.T, s *drift.Snapshot) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]*bytes.Buffer{}
+	for _, o := range s.Objects {
+		name := cmpOr(o.Namespace, "cluster") + ".yaml"
+		b := files[name]
+		if b == nil {
+			b = &bytes.Buffer{}
+			files[name] = b
+		}
+		data, err := yaml.Marshal(o.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("---\n")
+		b.Write(data)
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# not a manifest\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// A folder of manifests on either side is spilled, spooled and compared as
+// it streams past, with the in-memory comparison's result, notes
+// included, byte for byte in every format; when the stream cannot pair
+// the sides, the in-memory comparison Run falls back to reads the spools
+// it has, with the same result.
+func TestStreamingManifestsMatchesInMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and compares folders of manifests")
+	}
+	t.Parallel()
+	builtin, err := rules.Load([]string{"builtin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom, err := rules.Parse("custom.yaml", []byte(streamRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := append(slices.Clone(builtin), custom)
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	devPath, prodPath := streamPair(t, 6, func(dev, prod *drift.Snapshot) {
+		streamRename(dev, "bench-0001", "bench-0001-dev")
+		dev.Objects = append(dev.Objects, streamCRD(), widget("bench-0000", "same", "a", "1", "b", "2"), widget("bench-0002", "changed", "a", "1"))
+		prod.Objects = append(prod.Objects, streamCRD(), widget("bench-0000", "same", "b", "2", "a", "1"), widget("bench-0002", "changed", "a", "9"))
+	})
+	var folders []string
+	for _, p := range []string{devPath, prodPath} {
+		s, err := drift.LoadSnapshot(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		folders = append(folders, writeManifests(t, s))
+	}
+	mapping := drift.Mapping{Namespaces: map[string]string{"bench-0001-dev": "bench-0001"}}
+	for _, tc := range []struct {
+		name      string
+		dev, prod string
+		mapping   drift.Mapping
+		// fallback: the stream cannot pair the sides; Run reads the spools.
+		fallback bool
+		note     string
+	}{
+		{name: "two folders", dev: folders[0], prod: folders[1], mapping: mapping, note: "dev: manifests " + folders[0] + ": 1 skipped"},
+		{name: "folder and snapshot", dev: folders[0], prod: prodPath, mapping: mapping, note: "server defaults not applied to the dev manifests"},
+		{name: "snapshot and folder", dev: devPath, prod: folders[1], mapping: mapping, note: "server defaults not applied to the prod manifests"},
+		{name: "two dev objects made one", dev: folders[0], prod: folders[1], mapping: drift.Mapping{Namespaces: map[string]string{"bench-0001-dev": "bench-0000"}}, fallback: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{RuleSets: sets, Mapping: tc.mapping, Now: func() time.Time { return now }}
+			dev, prod := Environment{Name: "dev", Source: tc.dev}, Environment{Name: "prod", Source: tc.prod}
+			want, err := runInMemory(context.Background(), dev, prod, opts, [2]*streamSide{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want.Findings) == 0 {
+				t.Fatal("no findings: the inputs show nothing")
+			}
+			if tc.note != "" && !slices.ContainsFunc(want.Notes, func(n string) bool { return strings.Contains(n, tc.note) }) {
+				t.Fatalf("notes %q: none says %q", want.Notes, tc.note)
+			}
+			streamed, err := streamOnly(t, dev, prod, opts)
+			if tc.fallback != (err != nil) {
+				t.Fatalf("streamed: %v; want an error: %v", err, tc.fallback)
+			}
+			got, err := Run(context.Background(), dev, prod, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			results := []*drift.Result{got}
+			if streamed != nil {
+				results = append(results, streamed)
+			}
+			wantOut := renderAll(t, want)
+			for _, got := range results {
+				gotOut := renderAll(t, got)
+				for _, f := range output.Formats {
+					if !bytes.Equal(wantOut[f], gotOut[f]) {
+						t.Errorf("-o %s differs:\n%s", f, firstDifference(wantOut[f], gotOut[f]))
+					}
 				}
 			}
 		})
