@@ -2,6 +2,7 @@ package compare
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -154,15 +155,7 @@ func TestStreamingMatchesInMemory(t *testing.T) {
 		t.Skip("generates and compares a dozen snapshot pairs")
 	}
 	t.Parallel()
-	builtin, err := rules.Load([]string{"builtin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	custom, err := rules.Parse("custom.yaml", []byte(streamRules))
-	if err != nil {
-		t.Fatal(err)
-	}
-	both := append(slices.Clone(builtin), custom)
+	builtin, both := streamRuleSets(t)
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	renamed := func(dev, _ *drift.Snapshot) {
 		// bench-0001 sorts before bench-0001-dev, zz-bench-0003 after
@@ -226,12 +219,7 @@ func TestStreamingMatchesInMemory(t *testing.T) {
 			if len(want.Findings) == 0 && len(tc.sets) > 0 {
 				t.Fatal("no findings: the inputs show nothing")
 			}
-			wantOut, gotOut := renderAll(t, want), renderAll(t, got)
-			for _, f := range output.Formats {
-				if !bytes.Equal(wantOut[f], gotOut[f]) {
-					t.Errorf("-o %s differs:\n%s", f, firstDifference(wantOut[f], gotOut[f]))
-				}
-			}
+			sameOutputs(t, want, got)
 		})
 	}
 }
@@ -268,6 +256,33 @@ func gzipCopy(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return gz
+}
+
+// streamRuleSets are the builtin pack, and it with streamRules.
+func streamRuleSets(t *testing.T) (builtin, both []*rules.RuleSet) {
+	t.Helper()
+	builtin, err := rules.Load([]string{"builtin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom, err := rules.Parse("custom.yaml", []byte(streamRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return builtin, append(slices.Clone(builtin), custom)
+}
+
+// sameOutputs fails unless got renders as want in every format, and
+// returns got's outputs.
+func sameOutputs(t *testing.T, want, got *drift.Result) map[string][]byte {
+	t.Helper()
+	wantOut, gotOut := renderAll(t, want), renderAll(t, got)
+	for _, f := range output.Formats {
+		if !bytes.Equal(wantOut[f], gotOut[f]) {
+			t.Errorf("-o %s differs:\n%s", f, firstDifference(wantOut[f], gotOut[f]))
+		}
+	}
+	return gotOut
 }
 
 // firstDifference shows where two outputs part.
@@ -343,12 +358,7 @@ func TestStreamingFallsBackToMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantOut, gotOut := renderAll(t, want), renderAll(t, got)
-			for _, f := range output.Formats {
-				if !bytes.Equal(wantOut[f], gotOut[f]) {
-					t.Errorf("-o %s differs:\n%s", f, firstDifference(wantOut[f], gotOut[f]))
-				}
-			}
+			sameOutputs(t, want, got)
 		})
 	}
 }
@@ -361,7 +371,7 @@ func writeManifests(t *testing.T, s *drift.Snapshot) string {
 	dir := t.TempDir()
 	files := map[string]*bytes.Buffer{}
 	for _, o := range s.Objects {
-		name := cmpOr(o.Namespace, "cluster") + ".yaml"
+		name := cmp.Or(o.Namespace, "cluster") + ".yaml"
 		b := files[name]
 		if b == nil {
 			b = &bytes.Buffer{}
@@ -385,13 +395,6 @@ func writeManifests(t *testing.T, s *drift.Snapshot) string {
 	return dir
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // A folder of manifests on either side is spilled, spooled and compared as
 // it streams past, with the in-memory comparison's result, notes
 // included, byte for byte in every format; when the stream cannot pair
@@ -402,15 +405,7 @@ func TestStreamingManifestsMatchesInMemory(t *testing.T) {
 		t.Skip("generates and compares folders of manifests")
 	}
 	t.Parallel()
-	builtin, err := rules.Load([]string{"builtin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	custom, err := rules.Parse("custom.yaml", []byte(streamRules))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets := append(slices.Clone(builtin), custom)
+	_, sets := streamRuleSets(t)
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	devPath, prodPath := streamPair(t, 6, func(dev, prod *drift.Snapshot) {
 		streamRename(dev, "bench-0001", "bench-0001-dev")
@@ -460,18 +455,9 @@ func TestStreamingManifestsMatchesInMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			results := []*drift.Result{got}
+			sameOutputs(t, want, got)
 			if streamed != nil {
-				results = append(results, streamed)
-			}
-			wantOut := renderAll(t, want)
-			for _, got := range results {
-				gotOut := renderAll(t, got)
-				for _, f := range output.Formats {
-					if !bytes.Equal(wantOut[f], gotOut[f]) {
-						t.Errorf("-o %s differs:\n%s", f, firstDifference(wantOut[f], gotOut[f]))
-					}
-				}
+				sameOutputs(t, want, streamed)
 			}
 		})
 	}
