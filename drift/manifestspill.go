@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/driftgate/driftgate/internal/jsonx"
 )
@@ -167,66 +166,32 @@ type manifestKept struct {
 	ns bool
 }
 
-// spilled is snapshot for a builder with a store: the same settling, in
-// the order read, with the same errors; the objects kept go to out in
-// sorted runs.
+// spilled is snapshot for a builder with a store: the same settling,
+// with the same errors; the objects kept go to out in sorted runs.
 func (b *manifestBuilder) spilled(paths []string, out *spillFile) (*Snapshot, error) {
-	s := newSnapshot(SourceManifests, b.opts.Scope, b.opts.Normalizer, b.opts.Now)
-	s.Metadata.Paths = slices.Clone(paths)
-	seen := map[ObjectID]*pendingObject{}
-	at := map[ObjectID]int{}
 	var kept []manifestKept
-	types := map[ResourceType]bool{}
-	for i := range b.pending {
-		p := &b.pending[i]
-		namespaced := !isClusterScoped(p.group, p.kind, b.crds)
-		if !p.hasMeta {
-			return nil, &InputError{File: p.file, Line: p.itemLine(), Msg: p.kind + " has no metadata" + p.where(), Hint: "every object needs metadata.name"}
-		}
-		ns := ""
-		if namespaced {
-			ns = cmp.Or(p.namespace, "default")
-		}
-		if !s.Metadata.Scope.includes(p.group, p.kind, namespaced, map[string]any{"namespace": ns, "name": p.name}) {
-			continue
-		}
-		if p.err != nil {
-			return nil, &InputError{File: p.file, Line: p.itemLine(), Msg: p.err.Error() + p.where()}
-		}
-		if p.fold {
-			s.Metadata.Folded++
-			continue
-		}
-		id := ObjectID{Group: p.objGroup, Kind: p.objKind, Namespace: ns, Name: p.objName}
-		if prev, dup := seen[id]; dup && p.name != id.Name && prev.name != id.Name {
-			// Both renamed by normalization: twins, as foldTwins.
-			s.Metadata.Folded++
-			k := &kept[at[id]]
+	s, err := b.settle(paths,
+		func(p *pendingObject, id ObjectID, namespaced bool) error {
+			kept = append(kept, manifestKept{id: id, p: p, ns: namespaced})
+			return nil
+		},
+		func(i int, p *pendingObject, id ObjectID, namespaced bool) error {
+			k := &kept[i]
 			mine, err := b.objectForm(p, namespaced)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			theirs, err := b.objectForm(k.p, k.ns)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if bytes.Compare(mine, theirs) < 0 {
 				*k = manifestKept{id: id, p: p, ns: namespaced}
 			}
-			continue
-		}
-		if prev, dup := seen[id]; dup {
-			return nil, &InputError{File: p.file, Line: p.itemLine(),
-				Msg:  fmt.Sprintf("%s is defined twice%s; first at %s:%d%s", id, p.where(), prev.file, prev.itemLine(), prev.where()),
-				Hint: "keep one definition"}
-		}
-		seen[id] = p
-		at[id] = len(kept)
-		types[ResourceType{Group: p.group, Version: p.version, Kind: p.kind, Namespaced: namespaced}] = true
-		kept = append(kept, manifestKept{id: id, p: p, ns: namespaced})
-	}
-	for rt := range types {
-		s.Resources = append(s.Resources, rt)
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	s.Sort()
 	const run = 2048

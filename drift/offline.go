@@ -172,8 +172,10 @@ func (b *manifestBuilder) add(ms []Manifest) {
 			if p.fold {
 				p.obj = Object{}
 			}
-			if b.store != nil && p.err == nil && !p.fold {
+			if p.err == nil && !p.fold {
 				p.objGroup, p.objKind, p.objName = p.obj.Group, p.obj.Kind, p.obj.Name
+			}
+			if b.store != nil && p.err == nil && !p.fold {
 				b.store.keep(&p, p.obj, !isClusterScoped(p.group, p.kind, b.crds))
 				p.obj = Object{}
 			}
@@ -182,13 +184,47 @@ func (b *manifestBuilder) add(ms []Manifest) {
 	}
 }
 
-// snapshot settles namespaces and scope, in the order the manifests were
-// read, and returns the snapshot of paths.
+// snapshot settles namespaces and scope (settle) and returns the
+// snapshot of paths, holding the objects.
 func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
+	var objs []Object
+	placed := func(p *pendingObject, id ObjectID, namespaced bool) Object {
+		o := p.obj
+		p.obj = Object{}
+		manifestSetNamespace(&o, id.Namespace, namespaced)
+		return o
+	}
+	s, err := b.settle(paths,
+		func(p *pendingObject, id ObjectID, namespaced bool) error {
+			objs = append(objs, placed(p, id, namespaced))
+			return nil
+		},
+		func(i int, p *pendingObject, id ObjectID, namespaced bool) error {
+			if o := placed(p, id, namespaced); bytes.Compare(snapshotForm(&o), snapshotForm(&objs[i])) < 0 {
+				objs[i] = o
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	s.Objects = objs
+	s.Sort()
+	return s, nil
+}
+
+// settle walks the manifests in the order read, as the snapshot of paths
+// holds them: each is placed in its namespace (or none) once every CRD
+// is known, scope applied, folded objects counted, an object defined
+// twice refused. It calls keep for each object the snapshot holds, in
+// that order, and twin for an object that normalization renamed onto the
+// i-th kept one (both generated names of one object: foldTwins keeps the
+// smaller). It returns the snapshot without its objects, unsorted.
+func (b *manifestBuilder) settle(paths []string, keep func(p *pendingObject, id ObjectID, namespaced bool) error, twin func(i int, p *pendingObject, id ObjectID, namespaced bool) error) (*Snapshot, error) {
 	s := newSnapshot(SourceManifests, b.opts.Scope, b.opts.Normalizer, b.opts.Now)
 	s.Metadata.Paths = slices.Clone(paths)
 	seen := map[ObjectID]*pendingObject{}
-	at := map[ObjectID]int{} // index in s.Objects
+	at := map[ObjectID]int{} // the index of the kept object
 	types := map[ResourceType]bool{}
 	for i := range b.pending {
 		p := &b.pending[i]
@@ -210,20 +246,11 @@ func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 			s.Metadata.Folded++
 			continue
 		}
-		o := p.obj
-		p.obj = Object{}
-		o.Namespace = ns
-		if meta, _ := o.Object["metadata"].(map[string]any); namespaced {
-			meta["namespace"] = ns
-		} else {
-			delete(meta, "namespace")
-		}
-		id := o.ID()
+		id := ObjectID{Group: p.objGroup, Kind: p.objKind, Namespace: ns, Name: p.objName}
 		if prev, dup := seen[id]; dup && p.name != id.Name && prev.name != id.Name {
-			// Both renamed by normalization: twins, as foldTwins.
 			s.Metadata.Folded++
-			if i := at[id]; bytes.Compare(snapshotForm(&o), snapshotForm(&s.Objects[i])) < 0 {
-				s.Objects[i] = o
+			if err := twin(at[id], p, id, namespaced); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -233,14 +260,15 @@ func (b *manifestBuilder) snapshot(paths []string) (*Snapshot, error) {
 				Hint: "keep one definition"}
 		}
 		seen[id] = p
-		at[id] = len(s.Objects)
+		at[id] = len(seen) - 1
 		types[ResourceType{Group: p.group, Version: p.version, Kind: p.kind, Namespaced: namespaced}] = true
-		s.Objects = append(s.Objects, o)
+		if err := keep(p, id, namespaced); err != nil {
+			return nil, err
+		}
 	}
 	for rt := range types {
 		s.Resources = append(s.Resources, rt)
 	}
-	s.Sort()
 	return s, nil
 }
 
