@@ -25,6 +25,22 @@ type SpooledSnapshot struct {
 // temporary file in dir ("" for $TMPDIR). The file is readable by its
 // owner only and unlinked before a byte is written.
 func (s *SpilledSnapshot) Spool(dir string) (*SpooledSnapshot, error) {
+	notes := s.Head.Notes
+	if s.mem != nil {
+		notes = s.mem.Notes
+	}
+	return spool(dir, notes, s.Encode)
+}
+
+// Spool writes the sealed snapshot to a temporary file as
+// SpilledSnapshot.Spool does, for a comparison to stream it: a side
+// loaded whole (a blob, a rendered chart, defaulted manifests) is then
+// held only as long as it takes to write it.
+func (s *Snapshot) Spool(dir string) (*SpooledSnapshot, error) {
+	return spool(dir, s.Notes, s.Encode)
+}
+
+func spool(dir string, notes []string, encode func(io.Writer) error) (*SpooledSnapshot, error) {
 	f, err := os.CreateTemp(dir, "driftgate-snapshot-*")
 	if err != nil {
 		return nil, fmt.Errorf("creating a temporary snapshot: %w", err)
@@ -32,11 +48,8 @@ func (s *SpilledSnapshot) Spool(dir string) (*SpooledSnapshot, error) {
 	if os.Remove(f.Name()) == nil {
 		spillUnlinked(f)
 	}
-	sp := &SpooledSnapshot{Notes: s.Head.Notes, f: f}
-	if s.mem != nil {
-		sp.Notes = s.mem.Notes
-	}
-	if err := s.Encode(f); err != nil {
+	sp := &SpooledSnapshot{Notes: notes, f: f}
+	if err := encode(f); err != nil {
 		sp.Close()
 		return nil, fmt.Errorf("writing a temporary snapshot: %w", err)
 	}

@@ -97,20 +97,15 @@ func Run(ctx context.Context, dev, prod Environment, opts Options) (*drift.Resul
 	// Reading the API's list-map keys takes a few hundred milliseconds of
 	// one core: done while the sides load, it is ready when rules need it.
 	go drift.PrepareSchemas()
-	sides, ok := streamSides(dev, prod, opts)
-	if !ok || opts.InMemory {
+	if opts.InMemory {
 		return runInMemory(ctx, dev, prod, opts, [2]*streamSide{})
 	}
+	sides, order := streamSides(dev, prod, opts)
 	defer closeSides(sides)
-	for i, other := range []Environment{prod, dev} {
-		if err := sides[i].prepare(ctx, other, opts); err != nil {
-			return nil, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	if err := prepareSides(ctx, sides, order, opts); err != nil {
+		return nil, err
 	}
-	res, err := runStreaming(ctx, sides, opts)
+	res, err := runStreaming(ctx, sides, order, opts)
 	if err == nil || ctx.Err() != nil {
 		return res, err
 	}

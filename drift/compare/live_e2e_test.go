@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +150,33 @@ spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
 	if got.Dev.Location != "context:dev" || got.Prod.ServerVersion == "" || got.Dev.Objects != want.Dev.Objects {
 		t.Errorf("sides: %+v %+v", got.Dev, got.Prod)
 	}
+
+	// A folder of manifests against prod, given prod's server defaults:
+	// loaded whole (each object is defaulted by a dry-run), spooled and
+	// streamed beside the live side.
+	dir := t.TempDir()
+	manifests := strings.ReplaceAll(strings.ReplaceAll(liveShop, "replicas: 2", "replicas: 3"), "metadata: {name: api-config}", "metadata: {name: api-config, namespace: "+ns+"}")
+	manifests = strings.ReplaceAll(manifests, "metadata: {name: api, labels: {app: api}}", "metadata: {name: api, namespace: "+ns+", labels: {app: api}}")
+	manifests = strings.ReplaceAll(manifests, "metadata: {name: api}", "metadata: {name: api, namespace: "+ns+"}")
+	manifests = strings.ReplaceAll(manifests, "metadata: {name: api-ingress}", "metadata: {name: api-ingress, namespace: "+ns+"}")
+	if err := os.WriteFile(filepath.Join(dir, "shop.yaml"), []byte(manifests), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	folder := Environment{Name: "dev", Source: dir}
+	want, err = runInMemory(ctx, folder, prod, opts, [2]*streamSide{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(want.Notes, func(n string) bool { return strings.Contains(n, "server defaults applied to 4 of 4 dev manifest objects") }) {
+		t.Fatalf("notes %q: the manifests were not defaulted by prod", want.Notes)
+	}
+	if len(want.Findings) == 0 {
+		t.Fatal("manifests against prod: no findings")
+	}
+	if streamed, err = streamOnly(t, folder, prod, opts); err != nil {
+		t.Fatalf("not streamed: %v", err)
+	}
+	sameOutputs(t, want, streamed)
 
 	// A cluster other than the one expected.
 	other := prod

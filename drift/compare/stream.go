@@ -10,71 +10,107 @@ import (
 	"github.com/driftgate/driftgate/rules"
 )
 
-// streamSide is one side of a comparison that streams: a snapshot file,
-// read where it is, or a live cluster or a folder of manifests, spooled
-// to a temporary snapshot file by prepare (drift.CollectSpilled,
-// drift.SpillManifests) and read from there.
+// sideWay is how a side of a streaming comparison gets to be a stream.
+type sideWay int
+
+const (
+	// readFile: a snapshot file, read where it is.
+	readFile sideWay = iota
+	// spillSide: a live cluster, or a folder of manifests compared as
+	// written, captured (drift.CollectSpilled) or read
+	// (drift.SpillManifests) without holding it, then spooled.
+	spillSide
+	// loadSide: any other side (a snapshot in object storage, a chart or
+	// kustomization, manifests given server defaults, one load refuses)
+	// loaded whole by load, with its checks, errors and notes, then
+	// spooled and let go.
+	loadSide
+)
+
+// streamSide is one side of a comparison that streams.
 type streamSide struct {
 	env Environment
 	src drift.Source
+	way sideWay
 	// loc is where the side came from, as Side.Location shows it: the
-	// file or folder, or context:NAME.
+	// file or folder, context:NAME, the URL or the chart.
 	loc string
-	// spool holds a prepared live or manifests side.
+	// spool holds a prepared side that is not a snapshot file.
 	spool *drift.SpooledSnapshot
 	// notes are what preparing the side noted, in load's words and order.
 	notes []string
+	// head is a prepared side without its objects: what a chart on the
+	// other side is rendered for.
+	head *drift.Snapshot
+	// digest is a loaded side's digest as load gave it, which its Side
+	// shows (spooling seals the snapshot anew, after redaction).
+	digest string
 }
 
-// streamSides returns dev and prod as sides that stream when both can:
-// a snapshot file; a live cluster that no key is trusted for; a folder of
-// manifests that is compared as written (no server to take defaults from)
-// and of no expected cluster. A side of another kind, or one load refuses
-// before reading it, is compared in memory: a snapshot in object storage
-// (read whole to be verified), a rendered chart or kustomization (small,
-// and rendered for the other side's server), manifests defaulted by a
-// server (each object is sent to it).
-func streamSides(dev, prod Environment, opts Options) ([2]*streamSide, bool) {
+// streamSides returns dev and prod as sides of a streaming comparison,
+// and the order load takes them in: a rendered side after the other, so
+// that a chart is rendered for the other side's server.
+func streamSides(dev, prod Environment, opts Options) ([2]*streamSide, [2]int) {
 	var sides [2]*streamSide
 	for i, pair := range [][2]Environment{{dev, prod}, {prod, dev}} {
 		env, other := pair[0], pair[1]
+		side := &streamSide{env: env, way: loadSide}
+		sides[i] = side
 		if blobstore.IsURL(env.Source) {
-			return sides, false
+			continue
 		}
 		src, err := drift.ParseSource(env.Source)
 		if err != nil {
-			return sides, false
+			continue
 		}
+		side.src = src
 		switch src.Kind {
 		case drift.SourceKindSnapshot:
-			sides[i] = &streamSide{env: env, src: src, loc: src.Path}
+			side.way, side.loc = readFile, src.Path
 		case drift.SourceKindContext:
-			if env.Trust != nil || opts.RESTConfig == nil {
-				return sides, false
+			if env.Trust == nil && opts.RESTConfig != nil {
+				side.way = spillSide
 			}
-			sides[i] = &streamSide{env: env, src: src}
 		case drift.SourceKindManifests:
-			if plan := defaultsFor(env, other, opts); env.Trust != nil || env.Cluster != nil || plan != nil && plan.context != "" {
-				return sides, false
+			if plan := defaultsFor(env, other, opts); env.Trust == nil && env.Cluster == nil && (plan == nil || plan.context == "") {
+				side.way, side.loc = spillSide, src.Path
 			}
-			sides[i] = &streamSide{env: env, src: src, loc: src.Path}
-		default:
-			return sides, false
 		}
 	}
-	return sides, true
+	if renderedSource(dev) && !renderedSource(prod) {
+		return sides, [2]int{1, 0}
+	}
+	return sides, [2]int{0, 1}
 }
 
-// prepare captures a live side, or reads a manifests side, into a spooled
-// snapshot, with load's errors and notes. Its errors are final: the
-// in-memory comparison would meet them again, after capturing anew.
-func (side *streamSide) prepare(ctx context.Context, other Environment, opts Options) error {
+// prepare captures, reads or loads a side that is not a snapshot file
+// into a spooled snapshot, with load's errors and notes; other is the
+// other side, prepared before it when otherFirst. Its errors are final:
+// the in-memory comparison would meet them again (after capturing anew).
+func (side *streamSide) prepare(ctx context.Context, other *streamSide, otherFirst bool, opts Options) error {
 	var sp *drift.SpilledSnapshot
-	switch side.src.Kind {
-	case drift.SourceKindSnapshot:
+	switch side.way {
+	case readFile:
 		return nil
+	case loadSide:
+		var otherHead *drift.Snapshot
+		if otherFirst {
+			otherHead = other.headOf(opts)
+		}
+		s, loc, err := load(ctx, side.env, opts, defaultsFor(side.env, other.env, opts), &side.notes, otherHead)
+		if err != nil {
+			return err
+		}
+		side.loc, side.digest = loc, s.Digest
+		side.head = &drift.Snapshot{Metadata: s.Metadata, Resources: s.Resources}
+		if side.spool, err = s.Spool(""); err != nil {
+			return fmt.Errorf("%s: %w", side.env.Name, err)
+		}
+		return nil
+	}
+	switch side.src.Kind {
 	case drift.SourceKindManifests:
-		if plan := defaultsFor(side.env, other, opts); plan != nil {
+		if plan := defaultsFor(side.env, other.env, opts); plan != nil {
 			side.notes = append(side.notes, notAppliedNote(side.env.Name, plan.why))
 		}
 		var err error
@@ -93,10 +129,39 @@ func (side *streamSide) prepare(ctx context.Context, other Environment, opts Opt
 		return fmt.Errorf("%s: %w", side.env.Name, err)
 	}
 	side.spool = spool
+	side.head = &drift.Snapshot{Metadata: sp.Head.Metadata, Resources: sp.Head.Resources}
 	for _, n := range spool.Notes {
 		side.notes = append(side.notes, side.env.Name+": "+n)
 	}
 	return nil
+}
+
+// prepareSides prepares the sides in load's order.
+func prepareSides(ctx context.Context, sides [2]*streamSide, order [2]int, opts Options) error {
+	for k, i := range order {
+		if err := sides[i].prepare(ctx, sides[1-i], k == 1, opts); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headOf is the side without its objects, once prepared; a snapshot
+// file's is read from its start (it is verified as it streams), nil when
+// it cannot be read (the comparison then meets the error).
+func (side *streamSide) headOf(opts Options) *drift.Snapshot {
+	if side.way != readFile {
+		return side.head
+	}
+	s, err := side.open(opts)
+	if err != nil {
+		return nil
+	}
+	defer s.Close()
+	return s.Head
 }
 
 // open starts reading the side as it streams past.
@@ -135,7 +200,7 @@ func (side *streamSide) Close() error {
 // old, of another cluster; a rule that cannot be evaluated), is an error:
 // Run then compares in memory, which words the error, if there is one,
 // as it always has.
-func runStreaming(ctx context.Context, sides [2]*streamSide, opts Options) (*drift.Result, error) {
+func runStreaming(ctx context.Context, sides [2]*streamSide, order [2]int, opts Options) (*drift.Result, error) {
 	var streams [2]*drift.SnapshotStream
 	for i, side := range sides {
 		s, err := side.open(opts)
@@ -157,9 +222,10 @@ func runStreaming(ctx context.Context, sides [2]*streamSide, opts Options) (*dri
 	// signature have been read: the same as load's, on the same values,
 	// and the notes in load's order.
 	var notes []string
-	for i, side := range sides {
+	for _, i := range order {
+		side := sides[i]
 		notes = append(notes, side.notes...)
-		if side.spool != nil {
+		if side.way != readFile {
 			continue
 		}
 		s, path := streams[i], side.src.Path
@@ -182,6 +248,11 @@ func runStreaming(ctx context.Context, sides [2]*streamSide, opts Options) (*dri
 	res.Dev.Objects = ds.Count
 	res.Prod = drift.SideOf("prod", sides[1].loc, ps.Head)
 	res.Prod.Objects = ps.Count
+	for i, side := range []*drift.Side{&res.Dev, &res.Prod} {
+		if sides[i].way == loadSide {
+			side.Digest = sides[i].digest
+		}
+	}
 	if t := sides[0].env.Trust; t != nil {
 		res.Dev.SignedBy = t.KeyID()
 	}

@@ -17,7 +17,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/driftgate/driftgate/drift"
+	"github.com/driftgate/driftgate/drift/blobstore"
 	"github.com/driftgate/driftgate/drift/output"
+	"github.com/driftgate/driftgate/drift/render"
 	"github.com/driftgate/driftgate/fixtures/bench/gen"
 	"github.com/driftgate/driftgate/rules"
 )
@@ -224,25 +226,20 @@ func TestStreamingMatchesInMemory(t *testing.T) {
 	}
 }
 
-// streamOnly is Run without its fallback to memory: both sides must
-// stream, and an error is the stream's.
+// streamOnly is Run without its fallback to memory: an error is the
+// stream's.
 func streamOnly(t *testing.T, dev, prod Environment, opts Options) (*drift.Result, error) {
 	t.Helper()
-	sides, ok := streamSides(dev, prod, opts)
-	if !ok {
-		t.Fatalf("%s and %s are not compared as they stream past", dev.Source, prod.Source)
-	}
+	sides, order := streamSides(dev, prod, opts)
 	t.Cleanup(func() {
 		if err := closeSides(sides); err != nil {
 			t.Error(err)
 		}
 	})
-	for i, other := range []Environment{prod, dev} {
-		if err := sides[i].prepare(context.Background(), other, opts); err != nil {
-			return nil, err
-		}
+	if err := prepareSides(context.Background(), sides, order, opts); err != nil {
+		return nil, err
 	}
-	return runStreaming(context.Background(), sides, opts)
+	return runStreaming(context.Background(), sides, order, opts)
 }
 
 // gzipCopy writes path's snapshot again, gzipped.
@@ -459,6 +456,95 @@ func TestStreamingManifestsMatchesInMemory(t *testing.T) {
 			if streamed != nil {
 				sameOutputs(t, want, streamed)
 			}
+		})
+	}
+}
+
+// Sides that load whole (a snapshot in object storage, a chart, a
+// kustomization) are loaded by load, spooled and streamed, with the
+// in-memory comparison's result, notes and digests byte for byte in
+// every format: a chart on either side is rendered for the other side's
+// server, which is loaded first.
+func TestStreamingLoadedSidesMatchInMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates, publishes and renders sides")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	builtin, both := streamRuleSets(t)
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	devPath, prodPath := streamPair(t, 4, nil)
+	bucket := "file://" + filepath.ToSlash(t.TempDir())
+	publish := func(path, prefix string) string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := drift.LoadSnapshot(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := blobstore.Publish(ctx, bucket+prefix, s.Metadata.CapturedAt, data, 0); err != nil {
+			t.Fatal(err)
+		}
+		return bucket + prefix
+	}
+	devURL, prodURL := publish(devPath, "/dev"), publish(prodPath, "/prod")
+	// The chart rendered with prod's values, as a snapshot of a cluster
+	// of a server version Helm does not default to.
+	chartProd, _, err := Load(ctx, Environment{Name: "prod", Source: "helm:" + shopChart, Helm: render.Helm{Values: []string{filepath.Join(shopValues, "values-prod.yaml")}}}, Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chartProd.Metadata.Source, chartProd.Metadata.ServerVersion = drift.SourceCluster, "v1.33.4"
+	chartProd.Resources = append(chartProd.Resources, drift.ResourceType{Group: "policy.example", Version: "v1", Kind: "Gate", Resource: "gates"})
+	if err := chartProd.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	chartProdPath := filepath.Join(t.TempDir(), "prod.json")
+	if err := chartProd.Save(chartProdPath); err != nil {
+		t.Fatal(err)
+	}
+	chartDev := Environment{Name: "dev", Source: "helm:" + shopChart, Helm: render.Helm{Values: []string{filepath.Join(shopValues, "values-dev.yaml")}}}
+	for _, tc := range []struct {
+		name      string
+		dev, prod Environment
+		sets      []*rules.RuleSet
+		note      string
+	}{
+		{name: "two URLs", dev: Environment{Name: "dev", Source: devURL}, prod: Environment{Name: "prod", Source: prodURL}, sets: both},
+		{name: "URL and file", dev: Environment{Name: "dev", Source: devURL}, prod: Environment{Name: "prod", Source: prodPath}, sets: both},
+		{name: "chart rendered for prod's server", dev: chartDev, prod: Environment{Name: "prod", Source: chartProdPath}, sets: builtin, note: "rendered for Kubernetes v1.33.4"},
+		{name: "chart on both sides", dev: chartDev, prod: Environment{Name: "prod", Source: "helm:" + shopChart, Helm: render.Helm{Values: []string{filepath.Join(shopValues, "values-prod.yaml")}}}, sets: builtin, note: "Helm's default"},
+		{name: "kustomizations", dev: Environment{Name: "dev", Source: "kustomize:../../fixtures/render/kustomize/overlays/dev"}, prod: Environment{Name: "prod", Source: "kustomize:../../fixtures/render/kustomize/overlays/prod"}, sets: builtin},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{RuleSets: tc.sets, Now: func() time.Time { return now }}
+			want, err := runInMemory(ctx, tc.dev, tc.prod, opts, [2]*streamSide{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want.Findings) == 0 {
+				t.Fatal("no findings: the inputs show nothing")
+			}
+			if tc.note != "" && !slices.ContainsFunc(want.Notes, func(n string) bool { return strings.Contains(n, tc.note) }) {
+				t.Fatalf("notes %q: none says %q", want.Notes, tc.note)
+			}
+			sides, _ := streamSides(tc.dev, tc.prod, opts)
+			if sides[0].way == readFile && sides[1].way == readFile {
+				t.Fatal("two snapshot files: nothing is loaded")
+			}
+			closeSides(sides)
+			streamed, err := streamOnly(t, tc.dev, tc.prod, opts)
+			if err != nil {
+				t.Fatalf("not streamed: %v", err)
+			}
+			sameOutputs(t, want, streamed)
+			got, err := Run(ctx, tc.dev, tc.prod, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameOutputs(t, want, got)
 		})
 	}
 }
