@@ -119,9 +119,9 @@ func (o *compareOptions) Complete() error {
 		RuleSets:        sets,
 		Mapping:         cfg.Mapping,
 		DefaultsFrom:    cmp.Or(o.defaultsFrom, cfg.DefaultsFrom),
-		// Two snapshot files are compared as they stream past; this
-		// compares them loaded whole, as before, to measure one against
-		// the other (BENCHMARKS.md).
+		// The sides are compared as they stream past; this compares
+		// them loaded whole, as before, to measure one against the
+		// other (BENCHMARKS.md).
 		InMemory: os.Getenv("DRIFTGATE_COMPARE_IN_MEMORY") == "1",
 	}
 	return nil

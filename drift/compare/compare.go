@@ -83,9 +83,9 @@ type Options struct {
 	// cluster. Without a server the manifests are compared as written.
 	DefaultsFrom string
 
-	// InMemory compares two snapshot files by loading both whole, as Run
-	// did before it streamed them (see runStreaming): the reference the
-	// streaming comparison is tested and measured against.
+	// InMemory compares the sides loaded whole, as Run did before it
+	// streamed them (see runStreaming): the reference the streaming
+	// comparison is tested and measured against.
 	InMemory bool
 }
 
