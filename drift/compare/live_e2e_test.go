@@ -167,7 +167,9 @@ spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(want.Notes, func(n string) bool { return strings.Contains(n, "server defaults applied to 4 of 4 dev manifest objects") }) {
+	if !slices.ContainsFunc(want.Notes, func(n string) bool {
+		return strings.Contains(n, "server defaults applied to 4 of 4 dev manifest objects")
+	}) {
 		t.Fatalf("notes %q: the manifests were not defaulted by prod", want.Notes)
 	}
 	if len(want.Findings) == 0 {
