@@ -371,17 +371,26 @@ func checkAge(side, loc string, s *drift.Snapshot, signed bool, opts Options) er
 		return fmt.Errorf("%s: snapshot %s has no integrity digest over its capture time (it was written by an older driftgate), so its age cannot be checked against --max-age: take a new snapshot",
 			side, loc)
 	}
+	return checkCaptured(side, loc, s.Metadata.CapturedAt, opts)
+}
+
+// checkCaptured refuses a capture time in the future or longer ago than
+// MaxAge (checkAge, once the time is known to be covered by a digest).
+func checkCaptured(side, loc string, captured time.Time, opts Options) error {
+	if opts.MaxAge <= 0 {
+		return nil
+	}
 	now := time.Now()
 	if opts.Now != nil {
 		now = opts.Now()
 	}
-	if ahead := s.Metadata.CapturedAt.Sub(now); ahead > clockSkew {
+	if ahead := captured.Sub(now); ahead > clockSkew {
 		return fmt.Errorf("%s: snapshot %s was captured %s in the future (%s): fix the clock of the machine that took it and take a new snapshot",
-			side, loc, ahead.Round(time.Minute), s.Metadata.CapturedAt.Format(time.RFC3339))
+			side, loc, ahead.Round(time.Minute), captured.Format(time.RFC3339))
 	}
-	if age := now.Sub(s.Metadata.CapturedAt); age > opts.MaxAge {
+	if age := now.Sub(captured); age > opts.MaxAge {
 		return fmt.Errorf("%s: snapshot %s was captured %s ago (%s), longer than --max-age %s: take a new snapshot",
-			side, loc, age.Round(time.Minute), s.Metadata.CapturedAt.Format(time.RFC3339), opts.MaxAge)
+			side, loc, age.Round(time.Minute), captured.Format(time.RFC3339), opts.MaxAge)
 	}
 	return nil
 }

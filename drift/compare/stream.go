@@ -39,9 +39,11 @@ type streamSide struct {
 	spool *drift.SpooledSnapshot
 	// notes are what preparing the side noted, in load's words and order.
 	notes []string
-	// head is a prepared side without its objects: what a chart on the
-	// other side is rendered for.
+	// head is a prepared side without its objects (a snapshot file's
+	// once checked): what a chart on the other side is rendered for.
 	head *drift.Snapshot
+	// loaded: check loaded the snapshot file whole, and load took it.
+	loaded bool
 	// digest is a loaded side's digest as load gave it, which its Side
 	// shows (spooling seals the snapshot anew, after redaction).
 	digest string
@@ -95,7 +97,7 @@ func (side *streamSide) prepare(ctx context.Context, other *streamSide, otherFir
 	case loadSide:
 		var otherHead *drift.Snapshot
 		if otherFirst {
-			otherHead = other.headOf(opts)
+			otherHead = other.head
 		}
 		s, loc, err := load(ctx, side.env, opts, defaultsFor(side.env, other.env, opts), &side.notes, otherHead)
 		if err != nil {
@@ -136,10 +138,25 @@ func (side *streamSide) prepare(ctx context.Context, other *streamSide, otherFir
 	return nil
 }
 
-// prepareSides prepares the sides in load's order.
+// prepareSides prepares the sides in load's order. A snapshot file
+// taken first is looked at first (check), as load reads it before the
+// other side; and when preparing the other side fails, a file taken first
+// is loaded as load loads it, so that of two errors the comparison
+// reports the one the in-memory comparison meets first.
 func prepareSides(ctx context.Context, sides [2]*streamSide, order [2]int, opts Options) error {
+	first := sides[order[0]]
+	if first.way == readFile {
+		if err := first.check(ctx, opts); err != nil {
+			return err
+		}
+	}
 	for k, i := range order {
 		if err := sides[i].prepare(ctx, sides[1-i], k == 1, opts); err != nil {
+			if k == 1 && first.way == readFile && !first.loaded {
+				if _, _, ferr := load(ctx, first.env, opts, nil, nil, nil); ferr != nil {
+					return ferr
+				}
+			}
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -149,19 +166,30 @@ func prepareSides(ctx context.Context, sides [2]*streamSide, order [2]int, opts 
 	return nil
 }
 
-// headOf is the side without its objects, once prepared; a snapshot
-// file's is read from its start (it is verified as it streams), nil when
-// it cannot be read (the comparison then meets the error).
-func (side *streamSide) headOf(opts Options) *drift.Snapshot {
-	if side.way != readFile {
-		return side.head
+// check reads a snapshot file's head (what a chart on the other side is
+// rendered for) before the other side is captured or read. When the head
+// shows load would refuse the file (captured outside --max-age, of
+// another cluster), or cannot be streamed, the file is loaded as load
+// loads it, once: its error is the comparison's, and otherwise its head
+// is the loaded file's. The head is verified only once the file has
+// streamed past, as every check the stream makes.
+func (side *streamSide) check(ctx context.Context, opts Options) error {
+	if s, err := side.open(opts); err == nil {
+		head := s.Head
+		s.Close()
+		clusterOK := side.env.Trust != nil || side.env.Cluster == nil || sameCluster(side.env.Cluster, head.Metadata.Cluster)
+		if clusterOK && checkCaptured(side.env.Name, side.src.Path, head.Metadata.CapturedAt, opts) == nil {
+			side.head = head
+			return nil
+		}
 	}
-	s, err := side.open(opts)
+	s, _, err := load(ctx, side.env, opts, nil, nil, nil)
 	if err != nil {
-		return nil
+		return err
 	}
-	defer s.Close()
-	return s.Head
+	side.loaded = true
+	side.head = &drift.Snapshot{Metadata: s.Metadata, Resources: s.Resources}
+	return nil
 }
 
 // open starts reading the side as it streams past.
@@ -179,6 +207,9 @@ func (side *streamSide) load(notes *[]string) (*drift.Snapshot, string, error) {
 	s, err := side.spool.Load()
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", side.env.Name, err)
+	}
+	if side.way == loadSide {
+		s.Digest = side.digest // as load gave it, before spooling sealed it anew
 	}
 	*notes = append(*notes, side.notes...)
 	return s, side.loc, nil
