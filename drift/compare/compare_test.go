@@ -233,16 +233,7 @@ func TestRunRedactsOldSnapshotFiles(t *testing.T) {
 		}
 	}
 	dev, prod := Environment{Name: "dev", Source: url["dev"]}, Environment{Name: "prod", Source: url["prod"]}
-	opts := Options{RuleSets: sets, DigestKey: []byte("k")}
-	want, err := runInMemory(context.Background(), dev, prod, opts, [2]*streamSide{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Run(context.Background(), dev, prod, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameOutputs(t, want, got)
+	want := inMemoryAndRun(t, dev, prod, Options{RuleSets: sets, DigestKey: []byte("k")})
 	if want.Dev.Digest != res.Dev.Digest || want.Prod.Digest != res.Prod.Digest {
 		t.Errorf("digests: from the bucket %s, %s; from the files %s, %s", want.Dev.Digest, want.Prod.Digest, res.Dev.Digest, res.Prod.Digest)
 	}

@@ -282,6 +282,23 @@ func sameOutputs(t *testing.T, want, got *drift.Result) map[string][]byte {
 	return gotOut
 }
 
+// inMemoryAndRun compares dev and prod in memory and with Run, fails
+// unless both results render alike in every format, and returns the
+// in-memory one.
+func inMemoryAndRun(t *testing.T, dev, prod Environment, opts Options) *drift.Result {
+	t.Helper()
+	want, err := runInMemory(context.Background(), dev, prod, opts, [2]*streamSide{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Run(context.Background(), dev, prod, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameOutputs(t, want, got)
+	return want
+}
+
 // firstDifference shows where two outputs part.
 func firstDifference(want, got []byte) string {
 	i := 0
@@ -347,15 +364,7 @@ func TestStreamingFallsBackToMemory(t *testing.T) {
 			if !errors.Is(err, drift.ErrNotStreamable) || !strings.Contains(err.Error(), tc.why) {
 				t.Fatalf("streamed: %v; want ErrNotStreamable, %q", err, tc.why)
 			}
-			want, err := runInMemory(context.Background(), dev, prod, opts, [2]*streamSide{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := Run(context.Background(), dev, prod, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sameOutputs(t, want, got)
+			inMemoryAndRun(t, dev, prod, opts)
 		})
 	}
 }
