@@ -151,15 +151,16 @@ func prepareSides(ctx context.Context, sides [2]*streamSide, order [2]int, opts 
 		}
 	}
 	for k, i := range order {
-		if err := sides[i].prepare(ctx, sides[1-i], k == 1, opts); err != nil {
-			if k == 1 && first.way == readFile && !first.loaded {
+		err := sides[i].prepare(ctx, sides[1-i], k == 1, opts)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			if first.way == readFile && !first.loaded {
 				if _, _, ferr := load(ctx, first.env, opts, nil, nil, nil); ferr != nil {
 					return ferr
 				}
 			}
-			return err
-		}
-		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
@@ -177,7 +178,7 @@ func (side *streamSide) check(ctx context.Context, opts Options) error {
 	if s, err := side.open(opts); err == nil {
 		head := s.Head
 		s.Close()
-		clusterOK := side.env.Trust != nil || side.env.Cluster == nil || sameCluster(side.env.Cluster, head.Metadata.Cluster)
+		clusterOK := side.env.Cluster == nil || sameCluster(side.env.Cluster, head.Metadata.Cluster)
 		if clusterOK && checkCaptured(side.env.Name, side.src.Path, head.Metadata.CapturedAt, opts) == nil {
 			side.head = head
 			return nil

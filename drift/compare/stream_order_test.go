@@ -15,6 +15,7 @@ import (
 	"github.com/driftgate/driftgate/drift"
 	"github.com/driftgate/driftgate/drift/blobstore"
 	"github.com/driftgate/driftgate/drift/render"
+	"github.com/driftgate/driftgate/drift/sign/signtest"
 	"github.com/driftgate/driftgate/rules"
 )
 
@@ -216,5 +217,68 @@ func TestStreamingFirstErrorInLoadOrder(t *testing.T) {
 				t.Errorf("prod was captured %d times before dev's error", captures)
 			}
 		})
+	}
+}
+
+// A signed dev file (dev has a trusted key and an expected cluster) whose
+// head names another cluster: load refuses it (VerifySignature requires the
+// statement's cluster to be the metadata's, and the expected one), so
+// neither comparison captures prod. Found by review: check skipped the
+// cluster test whenever a key was trusted.
+func TestStreamingSignedOtherClusterFileBeforeCapture(t *testing.T) {
+	ctx := context.Background()
+	key := signtest.NewSigner(t)
+	other := drift.ClusterIdentity{Server: prodCluster.Server, UID: "6f1d3c2a-0000-4000-8000-000000000002"}
+	s := clusterSnapshot(t, manifestDir(t, "1"), other, time.Now().Add(-time.Minute))
+	s.SignWith = &drift.SnapshotSigning{Signer: key, Environment: "dev"}
+	devPath := save(t, s, "dev.json")
+	captures := 0
+	opts := Options{RESTConfig: func(string, string) (*rest.Config, string, error) {
+		captures++
+		return nil, "", errors.New("no cluster here")
+	}}
+	dev := Environment{Name: "dev", Source: devPath, Trust: key.Public(), Cluster: &prodCluster}
+	prod := Environment{Name: "prod", Source: "context:prod"}
+	_, want := runInMemory(ctx, dev, prod, opts, [2]*streamSide{})
+	if want == nil || !errors.Is(want, drift.ErrOtherCluster) {
+		t.Fatalf("in memory: %v, want ErrOtherCluster", want)
+	}
+	if captures != 0 {
+		t.Fatalf("in memory captured prod")
+	}
+	_, got := Run(ctx, dev, prod, opts)
+	if got == nil || got.Error() != want.Error() {
+		t.Errorf("Run's error\n %v\nin memory\n %v", got, want)
+	}
+	if captures > 0 {
+		t.Errorf("prod was captured %d times before dev's (head-visible) other-cluster error", captures)
+	}
+}
+
+// With a cancelled context, the in-memory comparison loads the dev file
+// first and reports its error; so does Run. Found by review: it returned
+// the cancellation.
+func TestStreamingCancelledFirstFileError(t *testing.T) {
+	devPath, _ := streamOldSnapshot(t, "shop")
+	data, err := os.ReadFile(devPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	editedData := strings.Replace(string(data), `"web:1"`, `"web:9"`, 1)
+	if editedData == string(data) {
+		t.Fatal("the edit changed nothing")
+	}
+	edited := filepath.Join(t.TempDir(), "edited.json")
+	if err := os.WriteFile(edited, []byte(editedData), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dev := Environment{Name: "dev", Source: edited}
+	prod := Environment{Name: "prod", Source: manifestDir(t, "1")}
+	_, want := runInMemory(ctx, dev, prod, Options{}, [2]*streamSide{})
+	_, got := Run(ctx, dev, prod, Options{})
+	if want == nil || got == nil || got.Error() != want.Error() {
+		t.Errorf("Run's error\n %v\nin memory\n %v", got, want)
 	}
 }
