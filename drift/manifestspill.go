@@ -29,23 +29,9 @@ func SpillManifests(paths []string, opts ManifestOptions, so SpillOptions) (*Spi
 	defer store.Close()
 	b := newManifestBuilder(opts)
 	b.store = &manifestStore{f: store, enc: &jsonx.Writer{}}
-	var notes []string
-	for _, p := range paths {
-		files, skipped, err := manifestFiles(p)
-		if err != nil {
-			return nil, err
-		}
-		notes = append(notes, SkippedNotes(p, skipped)...)
-		for _, f := range files {
-			ms, err := readManifestFile(f)
-			if err != nil {
-				return nil, err
-			}
-			b.add(ms)
-			if b.store.err != nil {
-				break
-			}
-		}
+	notes, err := b.addPaths(paths)
+	if err != nil {
+		return nil, err
 	}
 	if errors.Is(b.store.err, errNotSpillable) {
 		s, err := manifestsInMemory(paths, opts)

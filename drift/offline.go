@@ -91,20 +91,9 @@ func SnapshotFromManifests(paths []string, opts ManifestOptions) (*Snapshot, err
 // encoded as it is read, and what its test holds it to.
 func manifestsInMemory(paths []string, opts ManifestOptions) (*Snapshot, error) {
 	b := newManifestBuilder(opts)
-	var notes []string
-	for _, p := range paths {
-		files, skipped, err := manifestFiles(p)
-		if err != nil {
-			return nil, err
-		}
-		notes = append(notes, SkippedNotes(p, skipped)...)
-		for _, f := range files {
-			ms, err := readManifestFile(f)
-			if err != nil {
-				return nil, err
-			}
-			b.add(ms)
-		}
+	notes, err := b.addPaths(paths)
+	if err != nil {
+		return nil, err
 	}
 	s, err := b.snapshot(paths)
 	if err != nil {
@@ -148,6 +137,31 @@ func newManifestBuilder(opts ManifestOptions) *manifestBuilder {
 		opts.Normalizer = NewNormalizer(nil)
 	}
 	return &manifestBuilder{opts: opts, crds: map[string]bool{}}
+}
+
+// addPaths reads the manifest files under paths, in order, into b (add)
+// and returns the notes on what the walks passed over. With a store, it
+// stops at the first object the store could not keep (store.err).
+func (b *manifestBuilder) addPaths(paths []string) ([]string, error) {
+	var notes []string
+	for _, p := range paths {
+		files, skipped, err := manifestFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		notes = append(notes, SkippedNotes(p, skipped)...)
+		for _, f := range files {
+			ms, err := readManifestFile(f)
+			if err != nil {
+				return nil, err
+			}
+			b.add(ms)
+			if b.store != nil && b.store.err != nil {
+				return notes, nil
+			}
+		}
+	}
+	return notes, nil
 }
 
 // add normalizes ms (modifying their objects) and keeps the results.
