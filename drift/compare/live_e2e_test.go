@@ -76,17 +76,7 @@ kind: Secret
 metadata: {name: api-token}
 stringData: {token: dev-value-never-shown}
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, labels: {app: api}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers: [{name: api, image: registry.example/api:1.5.0-rc1, ports: [{containerPort: 8080}]}]
-`
+` + strings.SplitN(strings.Replace(liveShop, "api:1.4.2", "api:1.5.0-rc1", 1), "---\n", 2)[0]
 	if err := bed.Dev.Apply(ctx, []byte(devOnly), ns, testbed.ManagerKubectlEdit, testbed.ServerSideApply); err != nil {
 		t.Fatal(err)
 	}
